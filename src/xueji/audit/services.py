@@ -1,0 +1,162 @@
+"""Writing and verifying the audit chain.
+
+`record_event` is the helper every service calls inside its own transaction, so an event
+exists exactly when the change it describes was committed.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from xueji.audit.models import GENESIS_HASH, AuditEvent, AuditHead
+
+SYSTEM_ACTOR_LABEL = "system"
+
+
+def normalise(data: dict[str, Any] | None) -> dict[str, Any]:
+    """Turn dates, decimals and UUIDs into the JSON the database will give back."""
+    return json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder, ensure_ascii=False))
+
+
+def event_payload(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "seq": event.seq,
+        "occurred_at": event.occurred_at.astimezone(UTC).isoformat(),
+        "actor_id": event.actor_id,
+        "actor_label": event.actor_label,
+        "unit_id": event.unit_id,
+        "action": event.action,
+        "target_type": event.target_type,
+        "target_id": event.target_id,
+        "target_label": event.target_label,
+        "data": event.data,
+        "prev_hash": event.prev_hash,
+    }
+
+
+def compute_hash(event: AuditEvent) -> str:
+    canonical = json.dumps(
+        event_payload(event), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def actor_label(actor) -> str:
+    if actor is None:
+        return SYSTEM_ACTOR_LABEL
+    if actor.full_name:
+        return f"{actor.full_name} ({actor.username})"[:80]
+    return actor.username[:80]
+
+
+def record_event(
+    action: str,
+    *,
+    actor,
+    target: models.Model | None = None,
+    unit=None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the chain, in the caller's transaction.
+
+    `actor` is required (None only for the system itself, e.g. the demo loader); `unit`
+    defaults to the actor's unit so every event names where it came from.
+    """
+    if unit is None and actor is not None:
+        unit = actor.unit
+    with transaction.atomic():
+        # Lock the head row: concurrent writers queue here, so the chain never forks.
+        head = AuditHead.objects.select_for_update().get(pk=1)
+        event = AuditEvent(
+            seq=head.seq + 1,
+            occurred_at=timezone.now(),
+            actor=actor,
+            actor_label=actor_label(actor),
+            unit=unit,
+            action=action,
+            target_type=target._meta.label_lower if target is not None else "",
+            target_id=str(target.pk) if target is not None else "",
+            target_label=str(target)[:120] if target is not None else "",
+            data=normalise(data),
+            prev_hash=head.hash,
+        )
+        event.hash = compute_hash(event)
+        event.save()
+        AuditHead.objects.filter(pk=1).update(seq=event.seq, hash=event.hash)
+    return event
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The fields that differ, as {"field": [before, after]}, for an event's data."""
+    return {
+        key: [before.get(key), after.get(key)]
+        for key in sorted(set(before) | set(after))
+        if before.get(key) != after.get(key)
+    }
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+    message: str = ""
+
+
+def verify_chain(progress=None) -> VerifyResult:
+    """Recompute every event's hash in order and name the first row that does not fit.
+
+    `progress(done, total)` is called now and then so a background job can show how far
+    it got.
+    """
+    total = AuditEvent.objects.count()
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    checked = 0
+    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=2000):
+        if event.seq != expected_seq:
+            return VerifyResult(
+                False,
+                checked,
+                expected_seq,
+                _("Event #%(seq)d is missing: the chain jumps from #%(prev)d to #%(next)d.")
+                % {"seq": expected_seq, "prev": expected_seq - 1, "next": event.seq},
+            )
+        if event.prev_hash != expected_prev:
+            return VerifyResult(
+                False,
+                checked,
+                event.seq,
+                _("Event #%(seq)d does not follow the event before it.") % {"seq": event.seq},
+            )
+        if compute_hash(event) != event.hash:
+            return VerifyResult(
+                False,
+                checked,
+                event.seq,
+                _("Event #%(seq)d was altered after it was written.") % {"seq": event.seq},
+            )
+        expected_prev = event.hash
+        expected_seq += 1
+        checked += 1
+        if progress is not None and checked % 1000 == 0:
+            progress(checked, total)
+    head = AuditHead.objects.get(pk=1)
+    if head.seq != checked or head.hash != expected_prev:
+        return VerifyResult(
+            False,
+            checked,
+            checked + 1,
+            _("Events after #%(seq)d were removed: the chain's head names #%(head)d.")
+            % {"seq": checked, "head": head.seq},
+        )
+    if progress is not None:
+        progress(checked, total)
+    return VerifyResult(True, checked, None, _("All %(count)d events are intact.") % {"count": checked})

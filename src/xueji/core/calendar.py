@@ -1,0 +1,71 @@
+"""Reading the calendar: the current school year, special days, the deadlines of a unit.
+
+These read the database and hand plain facts to the pure rules in core/rules.py.
+"""
+
+import datetime
+
+from django.utils import timezone
+
+from xueji.core import rules
+from xueji.core.models import CalendarDay, SchoolYear
+from xueji.orgs.models import County, Stage, Unit
+
+
+def today() -> datetime.date:
+    return timezone.localdate()
+
+
+def current_school_year(county: County, on: datetime.date | None = None) -> SchoolYear | None:
+    """The latest school year whose autumn semester has started; before any has started,
+    the first one configured (so a new county sees its coming deadlines)."""
+    on = on or today()
+    years = SchoolYear.objects.filter(county=county).prefetch_related("semesters")
+    started = years.filter(semesters__term="autumn", semesters__start_date__lte=on)
+    return started.order_by("-start_year").first() or years.order_by("start_year").first()
+
+
+def special_days(county: County) -> dict[datetime.date, str]:
+    return dict(CalendarDay.objects.filter(county=county).values_list("date", "kind"))
+
+
+def year_facts(year: SchoolYear) -> rules.YearFacts:
+    return rules.YearFacts(
+        label=year.label,
+        semesters=tuple(
+            rules.SemesterFacts(s.term, s.start_date, s.get_term_display())
+            for s in year.semesters.all()
+        ),
+        review_days=year.review_days,
+        junior_numbers_days=year.junior_numbers_days,
+        change_report_days=year.change_report_days,
+    )
+
+
+def unit_facts(unit: Unit) -> rules.UnitFacts:
+    return rules.UnitFacts(
+        is_bureau=unit.is_bureau,
+        is_central=unit.is_school and unit.is_central,
+        admits_primary=unit.is_school and unit.stage in (Stage.PRIMARY, Stage.NINE_YEAR),
+        admits_junior=unit.is_school and unit.stage in (Stage.JUNIOR, Stage.NINE_YEAR),
+    )
+
+
+def deadlines_of(unit: Unit, on: datetime.date | None = None) -> list[rules.DeadlineStatus]:
+    """The current school year's deadlines this unit owes, with days left or overdue."""
+    on = on or today()
+    year = current_school_year(unit.county, on)
+    if year is None:
+        return []
+    return [
+        rules.deadline_status(deadline, on)
+        for deadline in rules.deadlines_for(year_facts(year), unit_facts(unit))
+    ]
+
+
+def next_session(county: County, on: datetime.date | None = None) -> datetime.date | None:
+    on = on or today()
+    year = current_school_year(county, on)
+    if year is None:
+        return None
+    return rules.next_session_date(on, year.approval_weekday, special_days(county))

@@ -1,0 +1,31 @@
+"""`xueji serve`: the production WSGI server (waitress), on Linux and Windows alike."""
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serve Xueji with the waitress WSGI server (not Django's development server)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--threads", type=int, default=8)
+
+    def handle(self, *args, host, port, threads, **options):
+        from waitress import serve
+
+        from xueji.wsgi import application
+
+        self.stdout.write(f"Xueji is serving on http://{host}:{port}/ (Ctrl+C stops it)")
+        self.stdout.flush()
+        # Behind a reverse proxy, trust its X-Forwarded-* headers only from loopback.
+        serve(
+            application,
+            host=host,
+            port=port,
+            threads=threads,
+            trusted_proxy="127.0.0.1",
+            trusted_proxy_headers={"x-forwarded-proto", "x-forwarded-for"},
+            clear_untrusted_proxy_headers=True,
+            ident="xueji",
+        )

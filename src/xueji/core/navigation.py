@@ -1,0 +1,82 @@
+"""The navigation by task (新生注册, 学生管理, 学籍异动, 审批, 统计报表, 系统设置).
+
+Each item names the capability it needs; a role sees only the items it may use and only
+sections with at least one such item. Later apps add their items here.
+"""
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from xueji.core.scope import Scope
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    capability: str
+    bureau_only: bool = False
+    non_bureau_only: bool = False
+
+
+@dataclass(frozen=True)
+class NavSection:
+    key: str
+    label: str
+    items: tuple[NavItem, ...]
+
+
+NAVIGATION: tuple[NavSection, ...] = (
+    NavSection("intake", _("Intake"), ()),
+    NavSection("students", _("Students"), ()),
+    NavSection("changes", _("Changes"), ()),
+    NavSection("approvals", _("Approvals"), ()),
+    NavSection(
+        "reports",
+        _("Statistics"),
+        (
+            NavItem(_("Units overview"), "overview", "overview.view"),
+            NavItem(_("Schools"), "unit_list", "units.view"),
+        ),
+    ),
+    NavSection(
+        "setup",
+        _("Settings"),
+        (
+            NavItem(_("Townships and schools"), "setup_units", "setup.manage"),
+            NavItem(_("Users"), "user_list", "setup.manage"),
+            NavItem(_("School calendar"), "calendar", "setup.manage"),
+            NavItem(_("Audit log"), "audit_log", "audit.view"),
+            NavItem(_("My unit"), "my_unit", "units.view", non_bureau_only=True),
+            NavItem(_("Background jobs"), "job_list", "jobs.run"),
+            NavItem(_("Change password"), "password_change", "units.view"),
+        ),
+    ),
+)
+
+
+def visible_sections(scope: Scope, current_path: str = "") -> list[dict]:
+    sections = []
+    for section in NAVIGATION:
+        items = []
+        for item in section.items:
+            if not scope.may(item.capability):
+                continue
+            if item.bureau_only and scope.level != scope.COUNTY:
+                continue
+            if item.non_bureau_only and scope.level == scope.COUNTY:
+                continue
+            url = reverse(item.url_name)
+            items.append({"label": item.label, "url": url, "active": current_path.startswith(url)})
+        if items:
+            sections.append(
+                {
+                    "key": section.key,
+                    "label": section.label,
+                    "items": items,
+                    "active": any(i["active"] for i in items),
+                }
+            )
+    return sections

@@ -1,0 +1,153 @@
+"""Who may see what, and who may do what: the one module that decides scope.
+
+Every list, detail page, API endpoint and export asks a `Scope` for its rows instead of
+filtering on its own, so a forgotten filter cannot leak another unit's data. Later apps
+extend it with their own querysets (students, requests) by adding methods here.
+
+Seeing is decided by the user's unit: the bureau sees its county; a central school sees
+itself and the rural primary schools of its township; a school sees itself. Doing is
+decided by the role (`CAPABILITIES`).
+"""
+
+from functools import cached_property
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from xueji.orgs.models import Role, Stage, Unit, User
+
+# What each role may do. A capability names an area and a verb; views, API operations and
+# services all check the same names.
+CAPABILITIES: dict[str, frozenset[str]] = {
+    Role.BUREAU_REGISTRAR: frozenset(
+        {"units.view", "users.view", "setup.manage", "audit.view", "overview.view", "jobs.run"}
+    ),
+    Role.BUREAU_LEADER: frozenset({"units.view", "users.view", "audit.view", "overview.view"}),
+    Role.CENTRAL_REGISTRAR: frozenset({"units.view", "users.view", "jobs.run"}),
+    Role.SCHOOL_REGISTRAR: frozenset({"units.view", "users.view", "jobs.run"}),
+    Role.SCHOOL_LEADER: frozenset({"units.view", "users.view"}),
+}
+
+
+def supervised_by_central_q(central: Unit) -> Q:
+    """The rural primary schools a central school supervises (see orgs.rules.is_rural_primary)."""
+    return Q(
+        kind=Unit.Kind.SCHOOL,
+        parent_id=central.parent_id,
+        stage=Stage.PRIMARY,
+        county_direct=False,
+        is_central=False,
+    )
+
+
+class Scope:
+    COUNTY = "county"
+    TOWNSHIP = "township"
+    SCHOOL = "school"
+    NONE = "none"
+
+    def __init__(self, user):
+        self.user = user
+        usable = getattr(user, "is_authenticated", False) and user.is_active
+        self.unit: Unit | None = user.unit if usable and user.unit_id else None
+        self.role: str = user.role if self.unit is not None else ""
+
+    @cached_property
+    def level(self) -> str:
+        if self.unit is None or not self.unit.is_active and not self.unit.is_bureau:
+            return self.NONE
+        if self.unit.is_bureau:
+            return self.COUNTY
+        if self.unit.is_school and self.unit.is_central:
+            return self.TOWNSHIP
+        if self.unit.is_school:
+            return self.SCHOOL
+        return self.NONE
+
+    # --- what they may do ---------------------------------------------------------------
+
+    def may(self, capability: str) -> bool:
+        if self.level == self.NONE:
+            return False
+        return capability in CAPABILITIES.get(self.role, frozenset())
+
+    def require(self, capability: str, unit: Unit | None = None) -> None:
+        """Raise PermissionDenied unless the user may do this, on this unit if one is named."""
+        if not self.may(capability):
+            raise PermissionDenied(_("Your role may not do this."))
+        if unit is not None and not self.can_see(unit):
+            raise PermissionDenied(_("This unit is outside your scope."))
+
+    # --- what they may see -------------------------------------------------------------
+
+    def units(self) -> QuerySet[Unit]:
+        """Every unit this user may see, the bureau and townships included for the county."""
+        unit = self.unit
+        if unit is None or self.level == self.NONE:
+            return Unit.objects.none()
+        if self.level == self.COUNTY:
+            return Unit.objects.filter(county_id=unit.county_id)
+        if self.level == self.TOWNSHIP:
+            return Unit.objects.filter(
+                Q(pk=unit.pk) | Q(pk=unit.parent_id) | supervised_by_central_q(unit)
+            )
+        return Unit.objects.filter(pk=unit.pk)
+
+    def schools(self) -> QuerySet[Unit]:
+        return self.units().filter(kind=Unit.Kind.SCHOOL)
+
+    def townships(self) -> QuerySet[Unit]:
+        return self.units().filter(kind=Unit.Kind.TOWNSHIP)
+
+    def can_see(self, unit: Unit) -> bool:
+        return self.units().filter(pk=unit.pk).exists()
+
+    def get_unit(self, pk) -> Unit:
+        """The unit with this id, or 404 when it does not exist or is outside the scope:
+        the answer is the same either way, so ids cannot be probed."""
+        unit = self.units().select_related("parent", "county").filter(pk=pk).first()
+        if unit is None:
+            raise Http404(_("No such unit in your scope."))
+        return unit
+
+    def users(self) -> QuerySet[User]:
+        if not self.may("users.view"):
+            return User.objects.none()
+        return User.objects.filter(unit__in=self.units()).select_related("unit")
+
+    def get_user(self, pk) -> User:
+        user = self.users().filter(pk=pk).first()
+        if user is None:
+            raise Http404(_("No such user in your scope."))
+        return user
+
+    def audit_events(self):
+        from xueji.audit.models import AuditEvent
+
+        if not self.may("audit.view"):
+            return AuditEvent.objects.none()
+        return AuditEvent.objects.filter(unit__in=self.units()).select_related("actor", "unit")
+
+    def jobs(self):
+        from xueji.core.models import Job
+
+        if self.level == self.NONE:
+            return Job.objects.none()
+        return Job.objects.filter(created_by=self.user)
+
+    def county(self):
+        return self.unit.county if self.unit is not None else None
+
+
+def scope_for(user) -> Scope:
+    """The user's scope, built once per request and kept on the user object."""
+    cached = getattr(user, "_xueji_scope", None)
+    if cached is None:
+        cached = Scope(user)
+        try:
+            user._xueji_scope = cached
+        except AttributeError:  # AnonymousUser allows it too, but be safe
+            pass
+    return cached

@@ -1,0 +1,207 @@
+"""Xueji settings: one file, read from XUEJI_* environment variables with safe defaults.
+
+Every setting an operator may change is an environment variable documented in
+docs/deploy.md. Nothing here needs editing for a deployment.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+# Where the database (SQLite), uploaded files and the generated secret key live.
+DATA_DIR = Path(os.environ.get("XUEJI_DATA_DIR", Path.cwd() / "var")).resolve()
+MEDIA_ROOT = Path(os.environ.get("XUEJI_MEDIA_DIR", DATA_DIR / "media")).resolve()
+MEDIA_URL = "/media/"
+
+
+def _secret_key() -> str:
+    """Use XUEJI_SECRET_KEY, or a random key kept in the data directory.
+
+    A random key that survives restarts is safer than any default string, and it means
+    a fresh checkout runs without the operator having to invent one.
+    """
+    configured = os.environ.get("XUEJI_SECRET_KEY", "").strip()
+    if configured:
+        return configured
+    key_file = DATA_DIR / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("XUEJI_DEBUG", False)
+# Demo mode: the demo county's accounts keep their printed passwords.
+DEMO_MODE = env_bool("XUEJI_DEMO", False)
+ALLOWED_HOSTS = env_list("XUEJI_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("XUEJI_CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "ninja",
+    "xueji.audit",
+    "xueji.orgs",
+    "xueji.core",
+    "xueji.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "xueji.core.middleware.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "xueji.core.middleware.PasswordChangeRequiredMiddleware",
+]
+
+ROOT_URLCONF = "xueji.urls"
+WSGI_APPLICATION = "xueji.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "xueji.core.context_processors.navigation",
+            ],
+        },
+    }
+]
+
+# --- Database -------------------------------------------------------------------------
+# SQLite under the data directory by default; PostgreSQL in production by URL, e.g.
+# XUEJI_DATABASE_URL=postgresql://xueji:secret@127.0.0.1:5432/xueji
+_default_sqlite = f"sqlite:///{DATA_DIR / 'xueji.sqlite3'}"
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("XUEJI_DATABASE_URL", _default_sqlite), conn_max_age=60
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        # IMMEDIATE makes every transaction take the write lock at its start, so two
+        # writers queue instead of failing with "database is locked" half-way; WAL lets
+        # readers go on while one writes. Together they make SQLite safe for the server
+        # and the worker at once.
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": (
+            "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA busy_timeout=20000;"
+        ),
+    }
+    if DATABASES["default"]["NAME"] != ":memory:":
+        Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+_test_name = os.environ.get("XUEJI_TEST_DATABASE_NAME")
+if _test_name:
+    DATABASES["default"]["TEST"] = {"NAME": _test_name}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "orgs.User"
+
+# --- Passwords and sessions ------------------------------------------------------------
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+# Sessions end after 30 idle minutes: every request pushes the end forward.
+SESSION_COOKIE_AGE = int(os.environ.get("XUEJI_SESSION_IDLE_SECONDS", "1800"))
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# --- Behind TLS (a reverse proxy) -----------------------------------------------------
+HTTPS = env_bool("XUEJI_HTTPS", False)
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 31536000
+    SECURE_SSL_REDIRECT = env_bool("XUEJI_SSL_REDIRECT", True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# --- Language and time ----------------------------------------------------------------
+LANGUAGE_CODE = os.environ.get("XUEJI_LANGUAGE", "zh-hans")
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = os.environ.get("XUEJI_TIME_ZONE", "Asia/Shanghai")
+USE_TZ = True
+
+# --- Files ----------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# WhiteNoise serves straight from the apps' static folders, so `xueji serve` works on a
+# fresh checkout without a collectstatic step; behind a proxy the operator may still
+# collect them (docs/deploy.md).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Logging: errors to the console, where the service manager keeps them ------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("XUEJI_LOG_LEVEL", "WARNING")},
+}
+
+# --- Xueji rules that are configuration, not code -------------------------------------
+# How long a background worker sleeps when there is no job.
+XUEJI_WORKER_IDLE_SECONDS = float(os.environ.get("XUEJI_WORKER_IDLE_SECONDS", "1.0"))

@@ -1,0 +1,36 @@
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.static import serve as serve_media
+
+from xueji.api.api import api
+from xueji.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.dashboard, name="dashboard"),
+    path("login/", core_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("account/password/", core_views.password_change, name="password_change"),
+    path("overview/", core_views.overview, name="overview"),
+    path("setup/calendar/", core_views.calendar_page, name="calendar"),
+    path("setup/calendar/years/new/", core_views.school_year_edit, name="school_year_new"),
+    path(
+        "setup/calendar/years/<int:start_year>/", core_views.school_year_edit, name="school_year_edit"
+    ),
+    path("setup/calendar/days/", core_views.calendar_day_add, name="calendar_day_add"),
+    path(
+        "setup/calendar/days/<int:pk>/remove/",
+        core_views.calendar_day_remove,
+        name="calendar_day_remove",
+    ),
+    path("jobs/", core_views.job_list, name="job_list"),
+    path("jobs/<int:pk>/", core_views.job_detail, name="job_detail"),
+    path("audit/", include("xueji.audit.urls")),
+    path("", include("xueji.orgs.urls")),
+    path("api/v1/", api.urls),
+]
+
+if settings.DEBUG:
+    urlpatterns.append(path("media/<path:path>", serve_media, {"document_root": settings.MEDIA_ROOT}))
