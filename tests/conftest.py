@@ -6,22 +6,9 @@ its central school B and the rural primary school B1. Each school unit has a reg
 A1 has a leader too; the bureau has its registrar and its leader.
 """
 
-import os
+from dataclasses import dataclass
 
-# Tests run on SQLite in memory unless XUEJI_TEST_DATABASE_URL names a PostgreSQL
-# database; the variable must be read before Django loads its settings.
-_test_url = os.environ.get("XUEJI_TEST_DATABASE_URL")
-if _test_url:
-    os.environ["XUEJI_DATABASE_URL"] = _test_url
-    os.environ.setdefault("XUEJI_TEST_DATABASE_NAME", _test_url.rsplit("/", 1)[-1].split("?")[0])
-else:
-    os.environ["XUEJI_DATABASE_URL"] = "sqlite:///:memory:"
-os.environ.setdefault("XUEJI_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
-os.environ["XUEJI_DEMO"] = "0"
-
-from dataclasses import dataclass  # noqa: E402
-
-import pytest  # noqa: E402
+import pytest
 
 CAST_PASSWORD = "cast-password-2026"
 

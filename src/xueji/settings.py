@@ -24,6 +24,16 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+# The test suite (pytest sets PYTEST_VERSION) runs on an in-memory SQLite database, or on
+# the PostgreSQL database named by XUEJI_TEST_DATABASE_URL, never on the real one.
+TESTING = os.environ.get("PYTEST_VERSION") is not None
+if TESTING:
+    os.environ["XUEJI_DATABASE_URL"] = os.environ.get(
+        "XUEJI_TEST_DATABASE_URL", "sqlite:///:memory:"
+    )
+    os.environ["XUEJI_DATA_DIR"] = str(Path(__file__).resolve().parents[2] / "var" / "test")
+    os.environ["XUEJI_DEMO"] = "0"
+
 # Where the database (SQLite), uploaded files and the generated secret key live.
 DATA_DIR = Path(os.environ.get("XUEJI_DATA_DIR", Path.cwd() / "var")).resolve()
 MEDIA_ROOT = Path(os.environ.get("XUEJI_MEDIA_DIR", DATA_DIR / "media")).resolve()
@@ -130,9 +140,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     if DATABASES["default"]["NAME"] != ":memory:":
         Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
-_test_name = os.environ.get("XUEJI_TEST_DATABASE_NAME")
-if _test_name:
-    DATABASES["default"]["TEST"] = {"NAME": _test_name}
+if TESTING and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    # Use the named database itself as the test database (CI creates it).
+    DATABASES["default"]["TEST"] = {"NAME": DATABASES["default"]["NAME"]}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "orgs.User"

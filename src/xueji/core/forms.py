@@ -50,7 +50,7 @@ class SchoolYearForm(forms.Form):
         help_text=_("A pupil must have reached the entry age on this day (N1)."),
     )
     approval_weekday = forms.TypedChoiceField(
-        label=_("Approval session weekday"), choices=Weekday.choices, coerce=int, initial=Weekday.WEDNESDAY
+        label=_("Approval session weekday"), choices=Weekday.choices[:5], coerce=int, initial=Weekday.WEDNESDAY
     )
     review_days = forms.IntegerField(label=_("Days for the primary review (N2)"), min_value=1, max_value=120, initial=14)
     junior_numbers_days = forms.IntegerField(

@@ -46,8 +46,10 @@ def _check_year(start_year: int, autumn_start, spring_start, values: dict) -> No
               "before September %(year)d.") % {"year": start_year + 1},
             field="spring_start",
         )
-    if not 0 <= int(values.get("approval_weekday", 2)) <= 6:
-        raise RuleViolation(_("Session weekday: choose a weekday."), field="approval_weekday")
+    if not 0 <= int(values.get("approval_weekday", 2)) <= 4:
+        raise RuleViolation(
+            _("Session weekday: choose a day from Monday to Friday."), field="approval_weekday"
+        )
     for field in ("review_days", "junior_numbers_days", "change_report_days"):
         if field in values and not 1 <= int(values[field]) <= 120:
             raise RuleViolation(_("Deadline days: enter between 1 and 120 days."), field=field)

@@ -1,0 +1,89 @@
+"""The `xueji` command: demo (idempotent), serve (waitress), worker, audit verify."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from django.core.management import call_command
+
+from xueji.audit.services import verify_chain
+from xueji.core.demo import SHOWCASE
+from xueji.orgs.models import County, Role, Unit, User
+
+
+def test_the_demo_county_loads_twice_without_duplicating_anything(db, capsys):
+    call_command("demo")
+    counts = (Unit.objects.count(), User.objects.count())
+    call_command("demo")
+    assert (Unit.objects.count(), User.objects.count()) == counts
+    output = capsys.readouterr().out
+    for login in SHOWCASE:
+        assert login in output
+    assert verify_chain().ok
+
+
+def test_the_demo_county_is_jinxiang_with_its_13_townships_and_every_role(db):
+    call_command("demo")
+    county = County.objects.get(division_code="370828")
+    assert county.name == "金乡县"
+    townships = Unit.objects.filter(county=county, kind=Unit.Kind.TOWNSHIP)
+    assert townships.count() == 13
+    assert townships.filter(division_code="370828102", name="胡集镇").exists()
+    assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
+    schools = Unit.objects.filter(kind=Unit.Kind.SCHOOL)
+    assert schools.filter(county_direct=True).exists()
+    assert schools.filter(has_printer=False).exists()
+    assert {"primary", "junior", "nine_year"} <= set(schools.values_list("stage", flat=True))
+    # Every township has exactly one central school; every unit but townships a registrar.
+    for township in townships:
+        assert schools.filter(parent=township, is_central=True).count() == 1
+    assert not Unit.objects.exclude(kind=Unit.Kind.TOWNSHIP).exclude(
+        users__is_designated_registrar=True
+    ).exists()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_xueji_serve_runs_a_real_server_that_answers_healthz(tmp_path):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("XUEJI_", "PYTEST_", "DJANGO_SETTINGS"))
+    }
+    env["XUEJI_DATA_DIR"] = str(tmp_path)
+    xueji = [sys.executable, "-m", "xueji"]
+    subprocess.run([*xueji, "migrate", "-v0"], env=env, check=True, cwd=tmp_path, timeout=120)
+    port = free_port()
+    server = subprocess.Popen(
+        [*xueji, "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        body = None
+        for _attempt in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as reply:
+                    body = json.loads(reply.read())
+                    server_header = reply.headers.get("Server")
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert body is not None, "the server did not answer"
+        assert body["status"] == "ok"
+        assert server_header == "xueji"  # waitress, not Django's development server
+        assert (Path(tmp_path) / "xueji.sqlite3").exists()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
