@@ -17,7 +17,9 @@ urlpatterns = [
     path("setup/calendar/", core_views.calendar_page, name="calendar"),
     path("setup/calendar/years/new/", core_views.school_year_edit, name="school_year_new"),
     path(
-        "setup/calendar/years/<int:start_year>/", core_views.school_year_edit, name="school_year_edit"
+        "setup/calendar/years/<int:start_year>/",
+        core_views.school_year_edit,
+        name="school_year_edit",
     ),
     path("setup/calendar/days/", core_views.calendar_day_add, name="calendar_day_add"),
     path(
@@ -33,4 +35,6 @@ urlpatterns = [
 ]
 
 if settings.DEBUG:
-    urlpatterns.append(path("media/<path:path>", serve_media, {"document_root": settings.MEDIA_ROOT}))
+    urlpatterns.append(
+        path("media/<path:path>", serve_media, {"document_root": settings.MEDIA_ROOT})
+    )

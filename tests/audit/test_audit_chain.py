@@ -72,7 +72,9 @@ def test_verify_names_a_row_whose_data_was_rewritten_with_a_matching_hash_chain_
     first, second = AuditEvent.objects.order_by("seq")[2:4]
     with connection.cursor() as cursor:
         # Rewriting a row's hash to hide an edit breaks the link of the row after it.
-        cursor.execute("UPDATE audit_auditevent SET hash = %s WHERE seq = %s", ["f" * 64, first.seq])
+        cursor.execute(
+            "UPDATE audit_auditevent SET hash = %s WHERE seq = %s", ["f" * 64, first.seq]
+        )
     result = verify_chain()
     assert not result.ok
     assert result.first_bad_seq == first.seq

@@ -57,7 +57,9 @@ def test_a_spring_start_before_the_autumn_start_is_refused_on_its_field(cast, cl
 
 def test_the_bureau_enters_a_holiday_and_a_make_up_day(cast, client_for):
     client = client_for(cast.bureau_registrar)
-    client.post("/setup/calendar/days/", {"date": "2026-10-01", "kind": "holiday", "name": "国庆节"})
+    client.post(
+        "/setup/calendar/days/", {"date": "2026-10-01", "kind": "holiday", "name": "国庆节"}
+    )
     client.post("/setup/calendar/days/", {"date": "2026-10-10", "kind": "workday", "name": "补班"})
     client.post("/setup/calendar/days/", {"date": "2026-10-12", "kind": "workday", "name": "x"})
     kinds = dict(CalendarDay.objects.values_list("date", "kind"))
@@ -71,5 +73,10 @@ def test_schools_cannot_open_the_calendar(cast, client_for):
     for user in (cast.a1_registrar, cast.central_a_registrar, cast.bureau_leader):
         client = client_for(user)
         assert client.get("/setup/calendar/").status_code == 403
-        assert client.post("/setup/calendar/days/", {"date": "2026-10-01", "kind": "holiday"}).status_code == 403
+        assert (
+            client.post(
+                "/setup/calendar/days/", {"date": "2026-10-01", "kind": "holiday"}
+            ).status_code
+            == 403
+        )
     assert not CalendarDay.objects.exists()

@@ -93,7 +93,9 @@ def test_working_days_add_up_over_consecutive_spans(a, b, c, special):
 
 
 @given(dates, st.integers(min_value=0, max_value=4), specials)
-def test_the_next_session_is_on_the_weekday_a_working_day_and_not_in_the_past(today, weekday, special):
+def test_the_next_session_is_on_the_weekday_a_working_day_and_not_in_the_past(
+    today, weekday, special
+):
     session = rules.next_session_date(today, weekday, special)
     assert session >= today
     assert session.weekday() == weekday

@@ -42,9 +42,11 @@ def test_the_demo_county_is_jinxiang_with_its_13_townships_and_every_role(db):
     # Every township has exactly one central school; every unit but townships a registrar.
     for township in townships:
         assert schools.filter(parent=township, is_central=True).count() == 1
-    assert not Unit.objects.exclude(kind=Unit.Kind.TOWNSHIP).exclude(
-        users__is_designated_registrar=True
-    ).exists()
+    assert (
+        not Unit.objects.exclude(kind=Unit.Kind.TOWNSHIP)
+        .exclude(users__is_designated_registrar=True)
+        .exists()
+    )
 
 
 def free_port() -> int:

@@ -42,7 +42,9 @@ def deadline_items(response):
     return parser.found
 
 
-def test_a_rural_primary_school_sees_the_review_and_reporting_deadlines(cast, client_for, open_year):
+def test_a_rural_primary_school_sees_the_review_and_reporting_deadlines(
+    cast, client_for, open_year
+):
     response = client_for(cast.a1_registrar).get("/")
     keys = [status.deadline.key for status in response.context["deadlines"]]
     assert "primary_review" in keys and "change_report_autumn" in keys
@@ -66,9 +68,7 @@ def test_without_a_school_year_the_dashboard_says_how_to_open_one(cast, client_f
     assert response.context["deadlines"] == []
 
 
-def test_the_bureau_sees_units_without_a_registrar_and_schools_without_a_printer(
-    cast, client_for
-):
+def test_the_bureau_sees_units_without_a_registrar_and_schools_without_a_printer(cast, client_for):
     org_services.do_update_user(
         cast.b1_registrar, actor=cast.bureau_registrar, is_designated_registrar=False
     )

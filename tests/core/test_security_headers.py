@@ -38,7 +38,7 @@ def test_no_template_or_stylesheet_loads_anything_from_outside():
 
 def test_htmx_is_served_from_our_own_static_files(cast, client_for):
     page = client_for(cast.a1_registrar).get("/")
-    assert '/static/django_htmx/htmx-2.min.js' in page.text
+    assert "/static/django_htmx/htmx-2.min.js" in page.text
     assert '"allowEval": false' in page.text
 
 

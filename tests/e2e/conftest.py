@@ -65,7 +65,9 @@ def page_for(browser, live_server):
         page = context.new_page()
         page.set_default_timeout(10000)
         if language != "zh-hans":
-            context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
+            context.add_cookies(
+                [{"name": "django_language", "value": language, "url": live_server.url}]
+            )
         page.goto(live_server.url + "/login/")
         page.fill("#id_username", user.username)
         page.fill("#id_password", CAST_PASSWORD)

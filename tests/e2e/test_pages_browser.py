@@ -53,7 +53,10 @@ def test_the_phone_menu_opens_and_shows_only_the_roles_sections(live_cast, page_
 def test_pages_raise_no_content_security_policy_violation(live_cast, page_for, live_server):
     page = page_for(live_cast.bureau_registrar)
     problems = []
-    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.on(
+        "console",
+        lambda message: problems.append(message.text) if message.type == "error" else None,
+    )
     for path in SETUP_PAGES:
         page.goto(live_server.url + path)
     assert problems == []

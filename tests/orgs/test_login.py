@@ -64,7 +64,9 @@ def test_a_short_or_numeric_password_is_refused(cast):
 
 
 def test_a_reset_password_must_be_changed_at_the_next_login(cast, client):
-    services.do_reset_password(cast.a1_registrar, "temporary-password-1", actor=cast.bureau_registrar)
+    services.do_reset_password(
+        cast.a1_registrar, "temporary-password-1", actor=cast.bureau_registrar
+    )
     client.post("/login/", {"username": "a1", "password": "temporary-password-1"})
     response = client.get("/")
     assert response.status_code == 302 and response["Location"] == "/account/password/"
@@ -81,7 +83,9 @@ def test_a_reset_password_must_be_changed_at_the_next_login(cast, client):
 
 @override_settings(DEMO_MODE=True)
 def test_demo_mode_lets_seeded_accounts_in_without_a_change(cast, client):
-    services.do_reset_password(cast.a1_registrar, "temporary-password-1", actor=cast.bureau_registrar)
+    services.do_reset_password(
+        cast.a1_registrar, "temporary-password-1", actor=cast.bureau_registrar
+    )
     client.post("/login/", {"username": "a1", "password": "temporary-password-1"})
     assert client.get("/").status_code == 200
 

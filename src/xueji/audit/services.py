@@ -159,4 +159,6 @@ def verify_chain(progress=None) -> VerifyResult:
         )
     if progress is not None:
         progress(checked, total)
-    return VerifyResult(True, checked, None, _("All %(count)d events are intact.") % {"count": checked})
+    return VerifyResult(
+        True, checked, None, _("All %(count)d events are intact.") % {"count": checked}
+    )

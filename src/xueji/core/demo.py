@@ -46,8 +46,30 @@ COUNTY_SCHOOLS = [
 ]
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
 GIVEN_NAMES = [
-    "秀英", "桂英", "建国", "海燕", "丽娟", "志强", "晓红", "国庆", "春梅", "玉兰", "文杰", "红霞",
-    "立新", "淑珍", "明辉", "凤英", "永强", "翠花", "建华", "静", "伟", "敏", "磊", "芳",
+    "秀英",
+    "桂英",
+    "建国",
+    "海燕",
+    "丽娟",
+    "志强",
+    "晓红",
+    "国庆",
+    "春梅",
+    "玉兰",
+    "文杰",
+    "红霞",
+    "立新",
+    "淑珍",
+    "明辉",
+    "凤英",
+    "永强",
+    "翠花",
+    "建华",
+    "静",
+    "伟",
+    "敏",
+    "磊",
+    "芳",
 ]
 
 
@@ -99,7 +121,8 @@ def _user(result: DemoResult, unit: Unit, username: str, role: str, index: int) 
             role=role,
             full_name=person_name(index),
             phone=f"0537-87{index:05d}"[:13],
-            designated=role in (Role.BUREAU_REGISTRAR, Role.CENTRAL_REGISTRAR, Role.SCHOOL_REGISTRAR),
+            designated=role
+            in (Role.BUREAU_REGISTRAR, Role.CENTRAL_REGISTRAR, Role.SCHOOL_REGISTRAR),
             must_change_password=True,
         )
         result.created_users += 1
@@ -154,14 +177,22 @@ def load_demo_county() -> DemoResult:
         township = Unit.objects.filter(division_code=COUNTY_CODE + suffix).first()
         if township is None:
             township = services.do_create_township(
-                actor=None, bureau=bureau, name=name, division_code=COUNTY_CODE + suffix, ordinal=ordinal
+                actor=None,
+                bureau=bureau,
+                name=name,
+                division_code=COUNTY_CODE + suffix,
+                ordinal=ordinal,
             )
             result.created_units += 1
         townships[name] = township
         code_prefix = f"{COUNTY_CODE}{ordinal:02d}"
         schools = [
-            (f"{name}中心小学", dict(school_code=f"{code_prefix}01", stage=Stage.PRIMARY,
-                                    is_central=True, ordinal=1))
+            (
+                f"{name}中心小学",
+                dict(
+                    school_code=f"{code_prefix}01", stage=Stage.PRIMARY, is_central=True, ordinal=1
+                ),
+            )
         ]
         for number in range(rural_count):
             schools.append(
@@ -169,14 +200,20 @@ def load_demo_county() -> DemoResult:
                     f"{name}{ORDINAL_WORDS[number]}小学",
                     # The third school of a township and every second school of the
                     # odd-numbered townships have no printer (E1, C3).
-                    dict(school_code=f"{code_prefix}{number + 2:02d}", stage=Stage.PRIMARY,
-                         ordinal=number + 2,
-                         has_printer=not (number == 2 or (number == 1 and ordinal % 2))),
+                    dict(
+                        school_code=f"{code_prefix}{number + 2:02d}",
+                        stage=Stage.PRIMARY,
+                        ordinal=number + 2,
+                        has_printer=not (number == 2 or (number == 1 and ordinal % 2)),
+                    ),
                 )
             )
         if has_junior:
             schools.append(
-                (f"{name}中学", dict(school_code=f"{code_prefix}10", stage=Stage.JUNIOR, ordinal=10))
+                (
+                    f"{name}中学",
+                    dict(school_code=f"{code_prefix}10", stage=Stage.JUNIOR, ordinal=10),
+                )
             )
         for school_name, facts in schools:
             school = _school(result, township, school_name, **facts)
@@ -215,9 +252,11 @@ SHOWCASE = [
 
 
 def showcase_logins() -> list[DemoLogin]:
-    users = {u.username: u for u in User.objects.filter(username__in=SHOWCASE).select_related("unit")}
+    users = {
+        u.username: u for u in User.objects.filter(username__in=SHOWCASE).select_related("unit")
+    }
     return [
-        DemoLogin(name, users[name].get_role_display(), users[name].unit.name)
+        DemoLogin(name, users[name].get_role_display(), str(users[name].unit))
         for name in SHOWCASE
         if name in users
     ]

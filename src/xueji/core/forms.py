@@ -10,7 +10,9 @@ class LoginForm(AuthenticationForm):
         label=_("Login name"), max_length=150, widget=forms.TextInput(attrs={"autofocus": True})
     )
     password = forms.CharField(
-        label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     error_messages = {
         "invalid_login": _("The login name or password is not correct. Both are case-sensitive."),
@@ -20,7 +22,9 @@ class LoginForm(AuthenticationForm):
 
 class PasswordChangeForm(forms.Form):
     old_password = forms.CharField(
-        label=_("Old password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        label=_("Old password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     new_password = forms.CharField(
         label=_("New password"),
@@ -29,7 +33,9 @@ class PasswordChangeForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     new_password_again = forms.CharField(
-        label=_("New password again"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label=_("New password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
     def clean(self):
@@ -41,8 +47,12 @@ class PasswordChangeForm(forms.Form):
 
 class SchoolYearForm(forms.Form):
     start_year = forms.IntegerField(label=_("Start year"), min_value=2000, max_value=2100)
-    autumn_start = forms.DateField(label=_("Autumn semester starts"), widget=forms.DateInput(attrs={"type": "date"}))
-    spring_start = forms.DateField(label=_("Spring semester starts"), widget=forms.DateInput(attrs={"type": "date"}))
+    autumn_start = forms.DateField(
+        label=_("Autumn semester starts"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    spring_start = forms.DateField(
+        label=_("Spring semester starts"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     entry_age = forms.IntegerField(label=_("Entry age"), min_value=3, max_value=9, initial=6)
     entry_age_cutoff = forms.DateField(
         label=_("Entry age cut-off date"),
@@ -50,9 +60,14 @@ class SchoolYearForm(forms.Form):
         help_text=_("A pupil must have reached the entry age on this day (N1)."),
     )
     approval_weekday = forms.TypedChoiceField(
-        label=_("Approval session weekday"), choices=Weekday.choices[:5], coerce=int, initial=Weekday.WEDNESDAY
+        label=_("Approval session weekday"),
+        choices=Weekday.choices[:5],
+        coerce=int,
+        initial=Weekday.WEDNESDAY,
     )
-    review_days = forms.IntegerField(label=_("Days for the primary review (N2)"), min_value=1, max_value=120, initial=14)
+    review_days = forms.IntegerField(
+        label=_("Days for the primary review (N2)"), min_value=1, max_value=120, initial=14
+    )
     junior_numbers_days = forms.IntegerField(
         label=_("Days for junior number collection (N7)"), min_value=1, max_value=120, initial=7
     )

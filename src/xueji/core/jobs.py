@@ -42,7 +42,9 @@ def do_enqueue_job(kind: str, params: dict | None = None, *, actor) -> Job:
     scope_for(actor).require(capability)
     with transaction.atomic():
         new = Job.objects.create(kind=kind, params=params or {}, created_by=actor, unit=actor.unit)
-        record_event("job.queued", actor=actor, target=new, data={"kind": kind, "params": params or {}})
+        record_event(
+            "job.queued", actor=actor, target=new, data={"kind": kind, "params": params or {}}
+        )
     return new
 
 

@@ -36,7 +36,9 @@ class SchoolYear(models.Model):
     approval_weekday = models.PositiveSmallIntegerField(
         _("approval session weekday"), choices=Weekday.choices, default=Weekday.WEDNESDAY
     )
-    review_days = models.PositiveSmallIntegerField(_("days for the primary review (N2)"), default=14)
+    review_days = models.PositiveSmallIntegerField(
+        _("days for the primary review (N2)"), default=14
+    )
     junior_numbers_days = models.PositiveSmallIntegerField(
         _("days for junior number collection (N7)"), default=7
     )
@@ -52,7 +54,9 @@ class SchoolYear(models.Model):
         verbose_name_plural = _("school years")
         ordering = ["county_id", "-start_year"]
         constraints = [
-            models.UniqueConstraint(fields=["county", "start_year"], name="one_school_year_per_year")
+            models.UniqueConstraint(
+                fields=["county", "start_year"], name="one_school_year_per_year"
+            )
         ]
 
     def __str__(self) -> str:
@@ -96,7 +100,9 @@ class CalendarDay(models.Model):
         HOLIDAY = "holiday", _("Holiday")
         WORKDAY = "workday", _("Make-up working day")
 
-    county = models.ForeignKey("orgs.County", on_delete=models.PROTECT, related_name="calendar_days")
+    county = models.ForeignKey(
+        "orgs.County", on_delete=models.PROTECT, related_name="calendar_days"
+    )
     date = models.DateField(_("date"))
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.HOLIDAY)
     name = models.CharField(_("name"), max_length=40, blank=True)
@@ -124,7 +130,9 @@ class Job(models.Model):
 
     kind = models.CharField(_("kind"), max_length=60)
     params = models.JSONField(default=dict, blank=True)
-    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.QUEUED
+    )
     progress = models.PositiveIntegerField(default=0)
     total = models.PositiveIntegerField(default=0)
     message = models.TextField(_("result"), blank=True)

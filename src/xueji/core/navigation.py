@@ -7,6 +7,7 @@ sections with at least one such item. Later apps add their items here.
 from dataclasses import dataclass
 
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from xueji.core.scope import Scope
@@ -14,7 +15,7 @@ from xueji.core.scope import Scope
 
 @dataclass(frozen=True)
 class NavItem:
-    label: str
+    label: str | Promise
     url_name: str
     capability: str
     bureau_only: bool = False
@@ -24,7 +25,7 @@ class NavItem:
 @dataclass(frozen=True)
 class NavSection:
     key: str
-    label: str
+    label: str | Promise
     items: tuple[NavItem, ...]
 
 

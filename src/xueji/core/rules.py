@@ -171,7 +171,5 @@ def deadlines_for(year: YearFacts, unit: UnitFacts) -> list[Deadline]:
     return sorted(found, key=lambda deadline: deadline.due)
 
 
-def deadline_status(
-    deadline: Deadline, today: datetime.date, done: bool = False
-) -> DeadlineStatus:
+def deadline_status(deadline: Deadline, today: datetime.date, done: bool = False) -> DeadlineStatus:
     return DeadlineStatus(deadline, (deadline.due - today).days, done)

@@ -33,7 +33,9 @@ def _require_calendar(actor, county: County) -> None:
 
 def _check_year(start_year: int, autumn_start, spring_start, values: dict) -> None:
     if not 2000 <= start_year <= 2100:
-        raise RuleViolation(_("Start year: enter a year between 2000 and 2100."), field="start_year")
+        raise RuleViolation(
+            _("Start year: enter a year between 2000 and 2100."), field="start_year"
+        )
     if autumn_start.year != start_year:
         raise RuleViolation(
             _("Autumn start: the autumn semester of %(year)d must start in %(year)d.")
@@ -42,8 +44,11 @@ def _check_year(start_year: int, autumn_start, spring_start, values: dict) -> No
         )
     if not autumn_start < spring_start <= datetime.date(start_year + 1, 8, 31):
         raise RuleViolation(
-            _("Spring start: the spring semester must start after the autumn semester and "
-              "before September %(year)d.") % {"year": start_year + 1},
+            _(
+                "Spring start: the spring semester must start after the autumn semester and "
+                "before September %(year)d."
+            )
+            % {"year": start_year + 1},
             field="spring_start",
         )
     if not 0 <= int(values.get("approval_weekday", 2)) <= 4:
@@ -53,7 +58,10 @@ def _check_year(start_year: int, autumn_start, spring_start, values: dict) -> No
     for field in ("review_days", "junior_numbers_days", "change_report_days"):
         if field in values and not 1 <= int(values[field]) <= 120:
             raise RuleViolation(_("Deadline days: enter between 1 and 120 days."), field=field)
-    if "step_limit_working_days" in values and not 1 <= int(values["step_limit_working_days"]) <= 60:
+    if (
+        "step_limit_working_days" in values
+        and not 1 <= int(values["step_limit_working_days"]) <= 60
+    ):
         raise RuleViolation(
             _("Waiting limit: enter between 1 and 60 working days."),
             field="step_limit_working_days",
@@ -78,16 +86,21 @@ def do_save_school_year(
         raise RuleViolation(_("Unknown field: %(field)s") % {"field": ", ".join(sorted(unknown))})
     _check_year(start_year, autumn_start, spring_start, values)
     with transaction.atomic():
-        year = SchoolYear.objects.select_for_update().filter(county=county, start_year=start_year).first()
-        created = year is None
-        if created:
+        existing = (
+            SchoolYear.objects.select_for_update()
+            .filter(county=county, start_year=start_year)
+            .first()
+        )
+        created = existing is None
+        before: dict = {}
+        if existing is None:
             year = SchoolYear(
                 county=county,
                 start_year=start_year,
                 entry_age_cutoff=datetime.date(start_year, 8, 31),
             )
-            before: dict = {}
         else:
+            year = existing
             before = {field: getattr(year, field) for field in YEAR_FIELDS}
             before |= {s.term: s.start_date for s in year.semesters.all()}
         for field, value in values.items():

@@ -58,7 +58,9 @@ def healthz(request):
 def _unit_attention(scope) -> dict:
     """S1, E1: units without a designated registrar or without a printer."""
     schools = scope.schools().filter(is_active=True)
-    designated = User.objects.filter(unit=OuterRef("pk"), is_designated_registrar=True, is_active=True)
+    designated = User.objects.filter(
+        unit=OuterRef("pk"), is_designated_registrar=True, is_active=True
+    )
     users_units = scope.units().filter(is_active=True).exclude(kind=Unit.Kind.TOWNSHIP)
     return {
         "without_registrar": users_units.filter(~Exists(designated)).select_related("parent"),
@@ -74,9 +76,13 @@ def dashboard(request):
         context["deadlines"] = calendar.deadlines_of(scope.unit)
         context["school_year"] = calendar.current_school_year(scope.unit.county)
         context["next_session"] = calendar.next_session(scope.unit.county)
-        context["counts"] = scope.schools().filter(is_active=True).aggregate(
-            schools=Count("pk"),
-            rural=Count("pk", filter=Q(stage="primary", county_direct=False, is_central=False)),
+        context["counts"] = (
+            scope.schools()
+            .filter(is_active=True)
+            .aggregate(
+                schools=Count("pk"),
+                rural=Count("pk", filter=Q(stage="primary", county_direct=False, is_central=False)),
+            )
         )
         if scope.may("overview.view"):
             context.update(_unit_attention(scope))
@@ -170,7 +176,9 @@ def calendar_day_add(request):
     form = CalendarDayForm(request.POST)
     if form.is_valid():
         try:
-            services.do_set_calendar_day(actor=request.user, county=scope.county(), **form.cleaned_data)
+            services.do_set_calendar_day(
+                actor=request.user, county=scope.county(), **form.cleaned_data
+            )
         except RuleViolation as error:
             messages.error(request, error.message)
         else:

@@ -7,7 +7,7 @@ its central school is a School row flagged `is_central`, so the same unit is bot
 township's supervising unit and a primary school with pupils of its own.
 """
 
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -83,7 +83,9 @@ class Unit(models.Model):
                 fields=["county"], condition=Q(kind="bureau"), name="one_bureau_per_county"
             ),
             models.UniqueConstraint(
-                fields=["parent"], condition=Q(is_central=True), name="one_central_school_per_township"
+                fields=["parent"],
+                condition=Q(is_central=True),
+                name="one_central_school_per_township",
             ),
             models.UniqueConstraint(
                 fields=["parent", "kind", "ordinal"],
@@ -155,8 +157,6 @@ class User(AbstractUser):
     is_designated_registrar = models.BooleanField(_("designated registrar"), default=False)
     phone = models.CharField(_("telephone"), max_length=30, blank=True)
     must_change_password = models.BooleanField(_("must change password"), default=False)
-
-    objects = UserManager()
 
     class Meta:
         verbose_name = _("user")

@@ -217,11 +217,13 @@ def _check_school(school: Unit) -> None:
             field="school_code",
         )
     if school.ordinal is not None:
-        other = siblings.filter(parent=school.parent, kind=Unit.Kind.SCHOOL, ordinal=school.ordinal)
-        if other.exists():
+        same_ordinal = siblings.filter(
+            parent=school.parent, kind=Unit.Kind.SCHOOL, ordinal=school.ordinal
+        ).first()
+        if same_ordinal is not None:
             raise RuleViolation(
                 _("Number ordinal: %(ordinal)02d is already used by %(other)s in this township.")
-                % {"ordinal": school.ordinal, "other": other.first().name},
+                % {"ordinal": school.ordinal, "other": same_ordinal.name},
                 field="ordinal",
             )
     if school.is_central:
@@ -296,7 +298,9 @@ def do_update_school(school: Unit, *, actor, **fields) -> Unit:
             if field == "parent":
                 _require_setup(actor, value)
                 if value.county_id != school.county_id:
-                    raise RuleViolation(_("Township: choose a township of this county."), field="parent")
+                    raise RuleViolation(
+                        _("Township: choose a township of this county."), field="parent"
+                    )
             setattr(school, field, value.strip() if isinstance(value, str) else value)
         _check_school(school)
         after = _snapshot(school, allowed - {"parent"}) | {"parent": school.parent_id}
@@ -350,9 +354,7 @@ def _check_user(user: User) -> None:
     if user.unit is None:
         raise RuleViolation(_("Unit: choose the user's unit."), field="unit")
     if not user.unit.is_active:
-        raise RuleViolation(
-            _("Unit: %(unit)s is closed.") % {"unit": user.unit.name}, field="unit"
-        )
+        raise RuleViolation(_("Unit: %(unit)s is closed.") % {"unit": user.unit.name}, field="unit")
     problem = rules.role_problem(user.unit, user.role)
     if problem:
         raise RuleViolation(problem, field="role")
@@ -378,7 +380,7 @@ def _take_over_designation(user: User, *, actor) -> None:
     """S1: one designated registrar per unit; designating a new one relieves the old."""
     previous = (
         User.objects.select_for_update()
-        .filter(unit_id=user.unit_id, is_designated_registrar=True)
+        .filter(unit=user.unit, is_designated_registrar=True)
         .exclude(pk=user.pk)
         .first()
     )
@@ -452,7 +454,9 @@ def do_update_user(user: User, *, actor, **fields) -> User:
                 _require_setup(actor, value)
             setattr(user, field, value.strip() if isinstance(value, str) else value)
         if actor is not None and user.pk == actor.pk and not user.is_active:
-            raise RuleViolation(_("Active: you cannot deactivate your own account."), field="is_active")
+            raise RuleViolation(
+                _("Active: you cannot deactivate your own account."), field="is_active"
+            )
         if not user.is_active:
             user.is_designated_registrar = False
         _check_user(user)
@@ -488,7 +492,9 @@ def do_change_own_password(user: User, old_password: str, new_password: str) -> 
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         if not user.check_password(old_password):
-            raise RuleViolation(_("Old password: the password is not correct."), field="old_password")
+            raise RuleViolation(
+                _("Old password: the password is not correct."), field="old_password"
+            )
         if old_password == new_password:
             raise RuleViolation(
                 _("New password: choose a password different from the old one."),

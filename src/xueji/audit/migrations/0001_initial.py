@@ -4,43 +4,66 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveBigIntegerField(unique=True, verbose_name='sequence')),
-                ('occurred_at', models.DateTimeField(verbose_name='time')),
-                ('actor_label', models.CharField(max_length=80, verbose_name='actor')),
-                ('action', models.CharField(db_index=True, max_length=60, verbose_name='action')),
-                ('target_type', models.CharField(blank=True, max_length=40, verbose_name='target type')),
-                ('target_id', models.CharField(blank=True, max_length=40, verbose_name='target id')),
-                ('target_label', models.CharField(blank=True, max_length=120, verbose_name='target')),
-                ('data', models.JSONField(blank=True, default=dict, verbose_name='data')),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64, unique=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seq", models.PositiveBigIntegerField(unique=True, verbose_name="sequence")),
+                ("occurred_at", models.DateTimeField(verbose_name="time")),
+                ("actor_label", models.CharField(max_length=80, verbose_name="actor")),
+                ("action", models.CharField(db_index=True, max_length=60, verbose_name="action")),
+                (
+                    "target_type",
+                    models.CharField(blank=True, max_length=40, verbose_name="target type"),
+                ),
+                (
+                    "target_id",
+                    models.CharField(blank=True, max_length=40, verbose_name="target id"),
+                ),
+                (
+                    "target_label",
+                    models.CharField(blank=True, max_length=120, verbose_name="target"),
+                ),
+                ("data", models.JSONField(blank=True, default=dict, verbose_name="data")),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64, unique=True)),
             ],
             options={
-                'verbose_name': 'audit event',
-                'verbose_name_plural': 'audit events',
-                'ordering': ['-seq'],
+                "verbose_name": "audit event",
+                "verbose_name_plural": "audit events",
+                "ordering": ["-seq"],
             },
         ),
         migrations.CreateModel(
-            name='AuditHead',
+            name="AuditHead",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveBigIntegerField(default=0)),
-                ('hash', models.CharField(default='0000000000000000000000000000000000000000000000000000000000000000', max_length=64)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seq", models.PositiveBigIntegerField(default=0)),
+                (
+                    "hash",
+                    models.CharField(
+                        default="0000000000000000000000000000000000000000000000000000000000000000",
+                        max_length=64,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'audit chain head',
+                "verbose_name": "audit chain head",
             },
         ),
     ]

@@ -5,78 +5,171 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='CalendarDay',
+            name="CalendarDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField(verbose_name='date')),
-                ('kind', models.CharField(choices=[('holiday', 'Holiday'), ('workday', 'Make-up working day')], default='holiday', max_length=8, verbose_name='kind')),
-                ('name', models.CharField(blank=True, max_length=40, verbose_name='name')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField(verbose_name="date")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("holiday", "Holiday"), ("workday", "Make-up working day")],
+                        default="holiday",
+                        max_length=8,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=40, verbose_name="name")),
             ],
             options={
-                'verbose_name': 'holiday or make-up day',
-                'verbose_name_plural': 'holidays and make-up days',
-                'ordering': ['date'],
+                "verbose_name": "holiday or make-up day",
+                "verbose_name_plural": "holidays and make-up days",
+                "ordering": ["date"],
             },
         ),
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=60, verbose_name='kind')),
-                ('params', models.JSONField(blank=True, default=dict)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='queued', max_length=8, verbose_name='status')),
-                ('progress', models.PositiveIntegerField(default=0)),
-                ('total', models.PositiveIntegerField(default=0)),
-                ('message', models.TextField(blank=True, verbose_name='result')),
-                ('result_file', models.FileField(blank=True, upload_to='jobs/%Y/%m/')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=60, verbose_name="kind")),
+                ("params", models.JSONField(blank=True, default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=8,
+                        verbose_name="status",
+                    ),
+                ),
+                ("progress", models.PositiveIntegerField(default=0)),
+                ("total", models.PositiveIntegerField(default=0)),
+                ("message", models.TextField(blank=True, verbose_name="result")),
+                ("result_file", models.FileField(blank=True, upload_to="jobs/%Y/%m/")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'verbose_name': 'background job',
-                'verbose_name_plural': 'background jobs',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "background job",
+                "verbose_name_plural": "background jobs",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='SchoolYear',
+            name="SchoolYear",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start_year', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(2000), django.core.validators.MaxValueValidator(2100)], verbose_name='start year')),
-                ('entry_age', models.PositiveSmallIntegerField(default=6, verbose_name='entry age')),
-                ('entry_age_cutoff', models.DateField(verbose_name='entry age cut-off date')),
-                ('approval_weekday', models.PositiveSmallIntegerField(choices=[(0, 'Monday'), (1, 'Tuesday'), (2, 'Wednesday'), (3, 'Thursday'), (4, 'Friday'), (5, 'Saturday'), (6, 'Sunday')], default=2, verbose_name='approval session weekday')),
-                ('review_days', models.PositiveSmallIntegerField(default=14, verbose_name='days for the primary review (N2)')),
-                ('junior_numbers_days', models.PositiveSmallIntegerField(default=7, verbose_name='days for junior number collection (N7)')),
-                ('change_report_days', models.PositiveSmallIntegerField(default=21, verbose_name='days for change reporting (C8)')),
-                ('step_limit_working_days', models.PositiveSmallIntegerField(default=10, verbose_name='working days a step may wait (P4)')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "start_year",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(2000),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                        verbose_name="start year",
+                    ),
+                ),
+                (
+                    "entry_age",
+                    models.PositiveSmallIntegerField(default=6, verbose_name="entry age"),
+                ),
+                ("entry_age_cutoff", models.DateField(verbose_name="entry age cut-off date")),
+                (
+                    "approval_weekday",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (0, "Monday"),
+                            (1, "Tuesday"),
+                            (2, "Wednesday"),
+                            (3, "Thursday"),
+                            (4, "Friday"),
+                            (5, "Saturday"),
+                            (6, "Sunday"),
+                        ],
+                        default=2,
+                        verbose_name="approval session weekday",
+                    ),
+                ),
+                (
+                    "review_days",
+                    models.PositiveSmallIntegerField(
+                        default=14, verbose_name="days for the primary review (N2)"
+                    ),
+                ),
+                (
+                    "junior_numbers_days",
+                    models.PositiveSmallIntegerField(
+                        default=7, verbose_name="days for junior number collection (N7)"
+                    ),
+                ),
+                (
+                    "change_report_days",
+                    models.PositiveSmallIntegerField(
+                        default=21, verbose_name="days for change reporting (C8)"
+                    ),
+                ),
+                (
+                    "step_limit_working_days",
+                    models.PositiveSmallIntegerField(
+                        default=10, verbose_name="working days a step may wait (P4)"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'school year',
-                'verbose_name_plural': 'school years',
-                'ordering': ['county_id', '-start_year'],
+                "verbose_name": "school year",
+                "verbose_name_plural": "school years",
+                "ordering": ["county_id", "-start_year"],
             },
         ),
         migrations.CreateModel(
-            name='Semester',
+            name="Semester",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('term', models.CharField(choices=[('autumn', 'Autumn semester'), ('spring', 'Spring semester')], max_length=6, verbose_name='semester')),
-                ('start_date', models.DateField(verbose_name='start date')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "term",
+                    models.CharField(
+                        choices=[("autumn", "Autumn semester"), ("spring", "Spring semester")],
+                        max_length=6,
+                        verbose_name="semester",
+                    ),
+                ),
+                ("start_date", models.DateField(verbose_name="start date")),
             ],
             options={
-                'verbose_name': 'semester',
-                'verbose_name_plural': 'semesters',
-                'ordering': ['start_date'],
+                "verbose_name": "semester",
+                "verbose_name_plural": "semesters",
+                "ordering": ["start_date"],
             },
         ),
     ]

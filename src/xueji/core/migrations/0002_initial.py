@@ -6,55 +6,84 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0001_initial'),
-        ('orgs', '0001_initial'),
+        ("core", "0001_initial"),
+        ("orgs", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='calendarday',
-            name='county',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='calendar_days', to='orgs.county'),
+            model_name="calendarday",
+            name="county",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="calendar_days",
+                to="orgs.county",
+            ),
         ),
         migrations.AddField(
-            model_name='job',
-            name='created_by',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='jobs', to=settings.AUTH_USER_MODEL),
+            model_name="job",
+            name="created_by",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="jobs",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='job',
-            name='unit',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='orgs.unit'),
+            model_name="job",
+            name="unit",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="orgs.unit",
+            ),
         ),
         migrations.AddField(
-            model_name='schoolyear',
-            name='county',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='school_years', to='orgs.county'),
+            model_name="schoolyear",
+            name="county",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="school_years",
+                to="orgs.county",
+            ),
         ),
         migrations.AddField(
-            model_name='semester',
-            name='school_year',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='semesters', to='core.schoolyear'),
+            model_name="semester",
+            name="school_year",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="semesters",
+                to="core.schoolyear",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='calendarday',
-            constraint=models.UniqueConstraint(fields=('county', 'date'), name='one_calendar_entry_per_day'),
+            model_name="calendarday",
+            constraint=models.UniqueConstraint(
+                fields=("county", "date"), name="one_calendar_entry_per_day"
+            ),
         ),
         migrations.AddIndex(
-            model_name='job',
-            index=models.Index(condition=models.Q(('status', 'queued')), fields=['status', 'id'], name='job_queue'),
+            model_name="job",
+            index=models.Index(
+                condition=models.Q(("status", "queued")), fields=["status", "id"], name="job_queue"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='schoolyear',
-            constraint=models.UniqueConstraint(fields=('county', 'start_year'), name='one_school_year_per_year'),
+            model_name="schoolyear",
+            constraint=models.UniqueConstraint(
+                fields=("county", "start_year"), name="one_school_year_per_year"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='semester',
-            constraint=models.UniqueConstraint(fields=('school_year', 'term'), name='one_semester_per_term'),
+            model_name="semester",
+            constraint=models.UniqueConstraint(
+                fields=("school_year", "term"), name="one_semester_per_term"
+            ),
         ),
     ]

@@ -16,6 +16,8 @@ class Command(BaseCommand):
     def handle(self, *args, action, **options):
         result = verify_chain()
         if not result.ok:
-            raise CommandError(f"audit chain broken at event #{result.first_bad_seq}: {result.message}")
+            raise CommandError(
+                f"audit chain broken at event #{result.first_bad_seq}: {result.message}"
+            )
         self.stdout.write(f"audit chain intact: {result.checked} event(s) verified")
         sys.stdout.flush()

@@ -12,7 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=8)
 
     def handle(self, *args, host, port, threads, **options):
-        from waitress import serve
+        from waitress import serve  # type: ignore[import-untyped]
 
         from xueji.wsgi import application
 

@@ -26,7 +26,10 @@ class Command(BaseCommand):
         try:
             with transaction.atomic():
                 county, bureau = services.do_create_county(
-                    actor=None, division_code=opts["code"], name=opts["name"], bureau_name=opts["bureau"]
+                    actor=None,
+                    division_code=opts["code"],
+                    name=opts["name"],
+                    bureau_name=opts["bureau"],
                 )
                 services.do_create_user(
                     actor=None,
@@ -40,4 +43,6 @@ class Command(BaseCommand):
                 )
         except RuleViolation as error:
             raise CommandError(error.message) from error
-        self.stdout.write(f"{county.name} and {bureau.name} created; {opts['registrar']} can log in.")
+        self.stdout.write(
+            f"{county.name} and {bureau.name} created; {opts['registrar']} can log in."
+        )
