@@ -163,3 +163,16 @@ def test_a_user_role_change_is_audited_with_before_and_after(cast):
     event = AuditEvent.objects.order_by("-seq").first()
     assert event.action == "user.updated"
     assert event.data["changes"]["role"] == ["school_leader", "school_registrar"]
+
+
+def test_the_bureau_sees_the_system_events_of_its_county_and_schools_see_none(cast):
+    from xueji.core.scope import scope_for
+
+    system_events = AuditEvent.objects.filter(actor__isnull=True)
+    assert system_events.exists()
+    assert not system_events.filter(unit__isnull=True).exists()
+    visible = scope_for(cast.bureau_leader).audit_events()
+    assert set(system_events.values_list("pk", flat=True)) <= set(
+        visible.values_list("pk", flat=True)
+    )
+    assert not scope_for(cast.a1_registrar).audit_events().exists()

@@ -56,6 +56,23 @@ def actor_label(actor) -> str:
     return actor.username[:80]
 
 
+def _unit_of(target):
+    """The unit a system event belongs to, so the bureau that owns the target sees it."""
+    from xueji.orgs.models import County, Unit
+
+    if target is None:
+        return None
+    if isinstance(target, County):
+        county_id = target.pk
+    elif getattr(target, "unit_id", None):
+        return target.unit
+    else:
+        county_id = getattr(target, "county_id", None)
+    if county_id is None:
+        return None
+    return Unit.objects.filter(county_id=county_id, kind=Unit.Kind.BUREAU).first()
+
+
 def record_event(
     action: str,
     *,
@@ -69,8 +86,8 @@ def record_event(
     `actor` is required (None only for the system itself, e.g. the demo loader); `unit`
     defaults to the actor's unit so every event names where it came from.
     """
-    if unit is None and actor is not None:
-        unit = actor.unit
+    if unit is None:
+        unit = actor.unit if actor is not None else _unit_of(target)
     with transaction.atomic():
         # Lock the head row: concurrent writers queue here, so the chain never forks.
         head = AuditHead.objects.select_for_update().get(pk=1)

@@ -1,0 +1,87 @@
+"""P1: the OpenAPI document lists every operation, each named, summarised and tagged."""
+
+import json
+
+EXPECTED_OPERATIONS = {
+    ("get", "/api/v1/me"): "get_me",
+    ("get", "/api/v1/units"): "list_units",
+    ("get", "/api/v1/units/{unit_id}"): "get_unit",
+    ("post", "/api/v1/townships"): "create_township",
+    ("patch", "/api/v1/townships/{unit_id}"): "update_township",
+    ("post", "/api/v1/schools"): "create_school",
+    ("patch", "/api/v1/schools/{unit_id}"): "update_school",
+    ("post", "/api/v1/units/{unit_id}/close"): "close_unit",
+    ("post", "/api/v1/units/{unit_id}/reopen"): "reopen_unit",
+    ("get", "/api/v1/users"): "list_users",
+    ("get", "/api/v1/users/{user_id}"): "get_user",
+    ("post", "/api/v1/users"): "create_user",
+    ("patch", "/api/v1/users/{user_id}"): "update_user",
+    ("post", "/api/v1/users/{user_id}/designate"): "designate_user",
+    ("post", "/api/v1/users/{user_id}/reset-password"): "reset_user_password",
+    ("get", "/api/v1/school-years"): "list_school_years",
+    ("put", "/api/v1/school-years/{start_year}"): "save_school_year",
+    ("get", "/api/v1/calendar-days"): "list_calendar_days",
+    ("post", "/api/v1/calendar-days"): "set_calendar_day",
+    ("delete", "/api/v1/calendar-days/{day_id}"): "remove_calendar_day",
+    ("get", "/api/v1/deadlines"): "list_deadlines",
+    ("get", "/api/v1/next-session"): "get_next_session",
+    ("get", "/api/v1/audit/events"): "list_audit_events",
+    ("post", "/api/v1/audit/verify"): "verify_audit_chain",
+    ("get", "/api/v1/jobs"): "list_jobs",
+    ("get", "/api/v1/jobs/{job_id}"): "get_job",
+    ("post", "/api/v1/tokens"): "create_token",
+    ("get", "/api/v1/tokens"): "list_tokens",
+    ("delete", "/api/v1/tokens/{token_id}"): "revoke_token",
+}
+
+
+def operations(document):
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            yield method, path, operation
+
+
+def fetch_document(client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    return json.loads(response.content)
+
+
+def test_the_document_is_valid_json_listing_every_operation(client, db):
+    document = fetch_document(client)
+    assert document["openapi"].startswith("3.")
+    found = {(method, path): op["operationId"] for method, path, op in operations(document)}
+    assert found == EXPECTED_OPERATIONS
+
+
+def test_every_operation_has_a_unique_id_a_summary_tags_and_responses(client, db):
+    document = fetch_document(client)
+    ids = [op["operationId"] for _method, _path, op in operations(document)]
+    assert len(ids) == len(set(ids))
+    for method, path, operation in operations(document):
+        assert operation.get("summary"), (method, path)
+        assert operation.get("tags"), (method, path)
+        assert any(code.startswith("2") for code in operation["responses"]), (method, path)
+        assert "401" in operation["responses"], (method, path)
+
+
+def test_every_operation_accepts_the_session_or_a_bearer_token(client, db):
+    document = fetch_document(client)
+    schemes = document["components"]["securitySchemes"]
+    assert {"type": "http", "scheme": "bearer"}.items() <= schemes["TokenAuth"].items()
+    assert schemes["SessionAuth"]["in"] == "cookie"
+    for method, path, operation in operations(document):
+        names = {name for requirement in operation["security"] for name in requirement}
+        if (method, path) == ("post", "/api/v1/tokens"):
+            assert names == {"SessionAuth"}
+        else:
+            assert names == {"TokenAuth", "SessionAuth"}, (method, path)
+
+
+def test_no_output_schema_publishes_a_password_or_a_token_hash(client, db):
+    document = fetch_document(client)
+    for name, schema in document["components"]["schemas"].items():
+        if name.endswith("In") or name.endswith("Patch"):
+            continue
+        properties = set(schema.get("properties", {}))
+        assert not properties & {"password", "token_hash"}, name
