@@ -1,7 +1,7 @@
 """The `xueji` command: Django's management commands plus Xueji's own.
 
-    xueji migrate            xueji demo             xueji serve --port 8000
-    xueji worker             xueji audit verify     xueji init-county ...
+xueji migrate            xueji demo             xueji serve --port 8000
+xueji worker             xueji audit verify     xueji init_county ...
 """
 
 import os

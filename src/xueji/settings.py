@@ -179,6 +179,8 @@ if HTTPS:
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = 31536000
     SECURE_SSL_REDIRECT = env_bool("XUEJI_SSL_REDIRECT", True)
+    # A monitor on the server itself polls /healthz over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -214,5 +216,7 @@ LOGGING = {
 }
 
 # --- Xueji rules that are configuration, not code -------------------------------------
+# The reverse proxy whose X-Forwarded-* headers `xueji serve` believes (docs/deploy.md).
+TRUSTED_PROXY = os.environ.get("XUEJI_TRUSTED_PROXY", "127.0.0.1")
 # How long a background worker sleeps when there is no job.
 XUEJI_WORKER_IDLE_SECONDS = float(os.environ.get("XUEJI_WORKER_IDLE_SECONDS", "1.0"))

@@ -29,6 +29,7 @@ urlpatterns = [
     ),
     path("jobs/", core_views.job_list, name="job_list"),
     path("jobs/<int:pk>/", core_views.job_detail, name="job_detail"),
+    path("jobs/<int:pk>/download/", core_views.job_download, name="job_download"),
     path("audit/", include("xueji.audit.urls")),
     path("", include("xueji.orgs.urls")),
     path("api/v1/", api.urls),

@@ -176,3 +176,25 @@ def test_the_bureau_sees_the_system_events_of_its_county_and_schools_see_none(ca
         visible.values_list("pk", flat=True)
     )
     assert not scope_for(cast.a1_registrar).audit_events().exists()
+
+
+def test_verify_notices_an_event_inserted_behind_xuejis_back(cast):
+    last = AuditEvent.objects.order_by("-seq").first()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO audit_auditevent (seq, occurred_at, actor_label, action, target_type,"
+            " target_id, target_label, data, prev_hash, hash)"
+            " VALUES (%s, %s, 'forger', 'user.created', '', '', '', '{}', %s, %s)",
+            [last.seq + 1, last.occurred_at, last.hash, "e" * 64],
+        )
+    result = verify_chain()
+    assert not result.ok
+    assert result.first_bad_seq == last.seq + 1
+
+
+def test_an_event_written_during_verification_is_not_a_false_alarm(cast):
+    def write_during_check(done, total):
+        record_event("test.during_verify", actor=cast.bureau_registrar)
+
+    assert verify_chain(progress=write_during_check).ok
+    assert verify_chain().ok

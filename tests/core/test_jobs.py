@@ -48,3 +48,27 @@ def test_a_school_cannot_start_the_audit_verification(cast, client_for):
     response = client_for(cast.a1_registrar).post("/audit/verify/")
     assert response.status_code == 403
     assert not Job.objects.exists()
+
+
+def test_a_job_left_running_by_a_stopped_worker_is_marked_failed(cast):
+    from xueji.core.jobs import claim_next, fail_interrupted_jobs
+
+    do_enqueue_job("audit.verify", actor=cast.bureau_registrar)
+    job = claim_next()
+    assert fail_interrupted_jobs() == 1
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and job.message
+
+
+def test_a_result_file_is_downloaded_only_by_the_user_who_started_the_job(cast, client_for):
+    from django.core.files.base import ContentFile
+
+    job = do_enqueue_job("audit.verify", actor=cast.bureau_registrar)
+    run_pending()
+    job.refresh_from_db()
+    job.result_file.save("result.txt", ContentFile(b"verified"), save=False)
+    Job.objects.filter(pk=job.pk).update(result_file=job.result_file.name)
+    response = client_for(cast.bureau_registrar).get(f"/jobs/{job.pk}/download/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"verified"
+    assert client_for(cast.bureau_leader).get(f"/jobs/{job.pk}/download/").status_code == 404

@@ -93,3 +93,24 @@ def test_demo_mode_lets_seeded_accounts_in_without_a_change(cast, client):
 def test_sessions_end_after_thirty_idle_minutes(settings):
     assert settings.SESSION_COOKIE_AGE == 1800
     assert settings.SESSION_SAVE_EVERY_REQUEST is True
+
+
+def test_a_refused_page_says_why_in_the_users_language(cast, client_for):
+    response = client_for(cast.a1_registrar).get("/setup/users/")
+    assert response.status_code == 403
+    assert "<h1>" in response.text and "/static/xueji/xueji.css" in response.text
+
+
+def test_the_operator_resets_a_password_from_the_command_line_and_it_is_audited(cast):
+    import io
+
+    from django.core.management import call_command
+
+    from xueji.audit.models import AuditEvent
+
+    call_command("reset_password", "a1", "--password", "operator-set-pw-1", stdout=io.StringIO())
+    cast.a1_registrar.refresh_from_db()
+    assert cast.a1_registrar.check_password("operator-set-pw-1")
+    assert cast.a1_registrar.must_change_password
+    event = AuditEvent.objects.order_by("-seq").first()
+    assert (event.action, event.actor, event.actor_label) == ("user.password_reset", None, "system")

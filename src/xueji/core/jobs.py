@@ -84,6 +84,19 @@ def run(job_row: Job) -> Job:
     return job_row
 
 
+def fail_interrupted_jobs() -> int:
+    """Jobs left running when a worker stopped (a crash, a reboot) are marked failed, so
+    their pages stop showing progress and the user knows to start them again. Every job
+    writes in one transaction, so an interrupted one has changed nothing."""
+    return Job.objects.filter(status=Job.Status.RUNNING).update(
+        status=Job.Status.FAILED,
+        message=_(
+            "The job was interrupted when the worker stopped; nothing was changed. Start it again."
+        ),
+        finished_at=timezone.now(),
+    )
+
+
 def run_pending(limit: int | None = None) -> int:
     """Run queued jobs until none is left (or `limit` ran); returns how many ran."""
     count = 0

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Count, Exists, OuterRef, Q
-from django.http import JsonResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from xueji.core import calendar, services
 from xueji.core.errors import RuleViolation
 from xueji.core.forms import CalendarDayForm, LoginForm, PasswordChangeForm, SchoolYearForm
-from xueji.core.models import CalendarDay, SchoolYear
+from xueji.core.models import CalendarDay, Job, SchoolYear
 from xueji.core.scope import scope_for
 from xueji.orgs.models import Unit, User
 from xueji.orgs.services import do_change_own_password
@@ -210,6 +210,19 @@ def job_list(request):
     if not scope.may("jobs.run") and not scope.may("audit.view"):
         raise PermissionDenied(_("Your role may not do this."))
     return render(request, "core/job_list.html", {"jobs": scope.jobs()[:50]})
+
+
+@login_required
+def job_download(request, pk: int):
+    """A job's result file, for the user who started it only (never served from /media/)."""
+    job = get_object_or_404(scope_for(request.user).jobs(), pk=pk, status=Job.Status.DONE)
+    if not job.result_file:
+        raise Http404(_("This job has no result file."))
+    return FileResponse(
+        job.result_file.open("rb"),
+        as_attachment=True,
+        filename=job.result_file.name.rsplit("/", 1)[-1],
+    )
 
 
 @login_required

@@ -74,7 +74,7 @@ def _save(instance) -> None:
 def do_create_county(
     *, actor, division_code: str, name: str, bureau_name: str
 ) -> tuple[County, Unit]:
-    """A county and its bureau: the first step of a new installation (`xueji init-county`)."""
+    """A county and its bureau: the first step of a new installation (`xueji init_county`)."""
     if actor is not None:
         raise RuleViolation(_("Only the operator creates counties, from the command line."))
     with transaction.atomic():
@@ -476,7 +476,8 @@ def do_designate_registrar(user: User, *, actor) -> User:
 
 
 def do_reset_password(user: User, password: str, *, actor) -> User:
-    """The bureau sets a new password; the user must change it at the next login."""
+    """The bureau (or the operator, actor=None) sets a new password; the user must change
+    it at the next login."""
     _require_setup(actor, user.unit)
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)

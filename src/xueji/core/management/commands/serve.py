@@ -1,5 +1,6 @@
 """`xueji serve`: the production WSGI server (waitress), on Linux and Windows alike."""
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 
@@ -18,13 +19,13 @@ class Command(BaseCommand):
 
         self.stdout.write(f"Xueji is serving on http://{host}:{port}/ (Ctrl+C stops it)")
         self.stdout.flush()
-        # Behind a reverse proxy, trust its X-Forwarded-* headers only from loopback.
+        # Behind a reverse proxy, believe X-Forwarded-* headers only from that proxy.
         serve(
             application,
             host=host,
             port=port,
             threads=threads,
-            trusted_proxy="127.0.0.1",
+            trusted_proxy=settings.TRUSTED_PROXY,
             trusted_proxy_headers={"x-forwarded-proto", "x-forwarded-for"},
             clear_untrusted_proxy_headers=True,
             ident="xueji",

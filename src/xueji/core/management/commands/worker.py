@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from xueji.core.jobs import run_pending
+from xueji.core.jobs import fail_interrupted_jobs, run_pending
 
 
 class Command(BaseCommand):
@@ -20,6 +20,9 @@ class Command(BaseCommand):
             count = run_pending()
             self.stdout.write(f"ran {count} job(s)")
             return
+        interrupted = fail_interrupted_jobs()
+        if interrupted:
+            self.stdout.write(f"marked {interrupted} interrupted job(s) as failed")
         self.stdout.write("Xueji worker is waiting for jobs (Ctrl+C stops it)")
         self.stdout.flush()
         try:
