@@ -9,6 +9,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.utils.translation import gettext_noop
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -78,6 +79,7 @@ INSTALLED_APPS = [
     "xueji.audit",
     "xueji.orgs",
     "xueji.core",
+    "xueji.students",
     "xueji.api",
 ]
 
@@ -187,7 +189,8 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- Language and time ----------------------------------------------------------------
 LANGUAGE_CODE = os.environ.get("XUEJI_LANGUAGE", "zh-hans")
-LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+# Translators: each language is named in itself on the language switch; keep the name as it is.
+LANGUAGES = [("zh-hans", gettext_noop("简体中文")), ("en", gettext_noop("English"))]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 USE_I18N = True
 TIME_ZONE = os.environ.get("XUEJI_TIME_ZONE", "Asia/Shanghai")

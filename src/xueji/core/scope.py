@@ -10,6 +10,7 @@ decided by the role (`CAPABILITIES`).
 """
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
@@ -18,16 +19,50 @@ from django.utils.translation import gettext as _
 
 from xueji.orgs.models import Role, Stage, Unit, User
 
+if TYPE_CHECKING:
+    from xueji.students.models import Student
+
 # What each role may do. A capability names an area and a verb; views, API operations and
 # services all check the same names.
 CAPABILITIES: dict[str, frozenset[str]] = {
     Role.BUREAU_REGISTRAR: frozenset(
-        {"units.view", "users.view", "setup.manage", "audit.view", "overview.view", "jobs.run"}
+        {
+            "units.view",
+            "users.view",
+            "setup.manage",
+            "audit.view",
+            "overview.view",
+            "jobs.run",
+            "students.view",
+            "students.edit",
+            "students.reveal",
+            "duplicates.decide",
+        }
     ),
-    Role.BUREAU_LEADER: frozenset({"units.view", "users.view", "audit.view", "overview.view"}),
-    Role.CENTRAL_REGISTRAR: frozenset({"units.view", "users.view", "jobs.run"}),
-    Role.SCHOOL_REGISTRAR: frozenset({"units.view", "users.view", "jobs.run"}),
-    Role.SCHOOL_LEADER: frozenset({"units.view", "users.view"}),
+    Role.BUREAU_LEADER: frozenset(
+        {"units.view", "users.view", "audit.view", "overview.view", "students.view"}
+    ),
+    Role.CENTRAL_REGISTRAR: frozenset(
+        {
+            "units.view",
+            "users.view",
+            "jobs.run",
+            "students.view",
+            "students.edit",
+            "students.reveal",
+        }
+    ),
+    Role.SCHOOL_REGISTRAR: frozenset(
+        {
+            "units.view",
+            "users.view",
+            "jobs.run",
+            "students.view",
+            "students.edit",
+            "students.reveal",
+        }
+    ),
+    Role.SCHOOL_LEADER: frozenset({"units.view", "users.view", "students.view"}),
 }
 
 
@@ -129,6 +164,37 @@ class Scope:
         if not self.may("audit.view"):
             return AuditEvent.objects.none()
         return AuditEvent.objects.filter(unit__in=self.units()).select_related("actor", "unit")
+
+    # --- students (issue 3) -------------------------------------------------------------
+
+    def records(self):
+        """Every stay at a school of the scope, present or past."""
+        from xueji.students.models import StudentRecord
+
+        if not self.may("students.view"):
+            return StudentRecord.objects.none()
+        return StudentRecord.objects.filter(school__in=self.schools())
+
+    def students(self):
+        """The students with a record at a school of the scope; the bureau sees its county."""
+        from xueji.students.models import Student
+
+        if not self.may("students.view"):
+            return Student.objects.none()
+        return Student.objects.filter(pk__in=self.records().values("student_id"))
+
+    def get_student(self, pk) -> "Student":
+        student = self.students().filter(pk=pk).first()
+        if student is None:
+            raise Http404(_("No such student in your scope."))
+        return student
+
+    def can_edit_school(self, school: Unit) -> bool:
+        """A registrar edits the students of their own school; the bureau those of its
+        county. Central schools review, they do not edit a rural school's records."""
+        if not self.may("students.edit") or not self.can_see(school):
+            return False
+        return self.level == self.COUNTY or school.pk == (self.unit.pk if self.unit else None)
 
     def jobs(self):
         from xueji.core.models import Job

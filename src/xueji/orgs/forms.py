@@ -158,6 +158,13 @@ class SchoolForm(forms.Form):
         max_value=99,
         help_text=_("The school's two digits within its township in the provincial number."),
     )
+    county_ordinal = forms.IntegerField(
+        label=_("Junior number ordinal in the county"),
+        required=False,
+        min_value=1,
+        max_value=99,
+        help_text=_("Junior and nine-year schools: the school's two digits in junior numbers."),
+    )
     address = forms.CharField(label=_("Address"), max_length=80, required=False)
     phone = forms.CharField(
         label=_("Telephone"),

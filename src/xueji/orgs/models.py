@@ -25,6 +25,19 @@ class County(models.Model):
         _("division code"), max_length=6, unique=True, validators=[six_digits]
     )
     name = models.CharField(_("name"), max_length=40)
+    # The province's coding rule for provincial numbers (DOMAIN.md), as a template with
+    # {year} (entry year, 2 digits), {county} (last two digits of the division code),
+    # {township}, {school}, {school_in_county} (ordinals) and {seq} (the sequence, last).
+    primary_number_template = models.CharField(
+        _("primary number template"),
+        max_length=80,
+        default="1{year:02d}{county}{township:02d}{school:02d}{seq:04d}",
+    )
+    junior_number_template = models.CharField(
+        _("junior number template"),
+        max_length=80,
+        default="2{year:02d}{county}{school_in_county:02d}{seq:04d}",
+    )
 
     class Meta:
         verbose_name = _("county")
@@ -62,6 +75,11 @@ class Unit(models.Model):
     # The two-digit ordinal the county assigns for the provincial number template
     # (DOMAIN.md): a township's within the county, a school's within its township.
     ordinal = models.PositiveSmallIntegerField(_("number ordinal"), null=True, blank=True)
+    # Junior and nine-year schools: the two-digit ordinal within the county that the
+    # junior number template uses (DOMAIN.md: stage + year + county + school + sequence).
+    county_ordinal = models.PositiveSmallIntegerField(
+        _("junior number ordinal in the county"), null=True, blank=True
+    )
     school_code = models.CharField(
         _("school code"), max_length=10, null=True, blank=True, unique=True, validators=[ten_digits]
     )
@@ -91,6 +109,11 @@ class Unit(models.Model):
                 fields=["parent", "kind", "ordinal"],
                 condition=Q(ordinal__isnull=False),
                 name="unit_ordinal_unique_among_siblings",
+            ),
+            models.UniqueConstraint(
+                fields=["county", "county_ordinal"],
+                condition=Q(county_ordinal__isnull=False),
+                name="unit_county_ordinal_unique",
             ),
             models.UniqueConstraint(
                 fields=["division_code"],

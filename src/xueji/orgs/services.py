@@ -23,6 +23,7 @@ UNIT_FIELDS = (
     "name",
     "division_code",
     "ordinal",
+    "county_ordinal",
     "school_code",
     "stage",
     "county_direct",
@@ -226,6 +227,17 @@ def _check_school(school: Unit) -> None:
                 % {"ordinal": school.ordinal, "other": same_ordinal.name},
                 field="ordinal",
             )
+    problem = rules.ordinal_problem(school.county_ordinal)
+    if problem:
+        raise RuleViolation(problem, field="county_ordinal")
+    if school.county_ordinal is not None:
+        same = siblings.filter(county_ordinal=school.county_ordinal).first()
+        if same is not None:
+            raise RuleViolation(
+                _("Junior number ordinal: %(ordinal)02d is already used by %(other)s.")
+                % {"ordinal": school.county_ordinal, "other": same.name},
+                field="county_ordinal",
+            )
     if school.is_central:
         problem = rules.central_school_problem(school.stage, school.county_direct)
         if problem:
@@ -258,6 +270,7 @@ def do_create_school(
     is_central: bool = False,
     has_printer: bool = True,
     ordinal: int | None = None,
+    county_ordinal: int | None = None,
     address: str = "",
     phone: str = "",
 ) -> Unit:
@@ -274,6 +287,7 @@ def do_create_school(
             is_central=is_central,
             has_printer=has_printer,
             ordinal=ordinal,
+            county_ordinal=county_ordinal,
             address=address.strip(),
             phone=phone.strip(),
         )
