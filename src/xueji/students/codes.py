@@ -64,9 +64,9 @@ def sync_code_tables(sender=None, using="default", **kwargs) -> None:
         for position, (code, name) in enumerate(spec["items"])
     }
     existing = {(item.table, item.code): item for item in CodeItem.objects.using(using).all()}
-    for key, item in existing.items():
+    for key, stale in existing.items():
         if key not in wanted:
-            item.delete()
+            stale.delete()
     for (table, code), (name, position) in wanted.items():
         item = existing.get((table, code))
         if item is None:
