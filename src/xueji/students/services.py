@@ -500,7 +500,7 @@ def do_assign_numbers(
             )
     with transaction.atomic():
         record = (
-            StudentRecord.objects.select_for_update()
+            StudentRecord.objects.select_for_update(of=("self",))
             .select_related("school__county", "school__parent", "student")
             .get(pk=record.pk)
         )
