@@ -39,6 +39,9 @@ api.add_router("", calendar.router)
 api.add_router("", audit.router)
 api.add_router("", jobs.router)
 api.add_router("", tokens.router)
+# Before students: its /students/{student_id} would otherwise take /students/template.
+api.add_router("", "xueji.api.exchange.router")
+api.add_router("", "xueji.api.students.router")
 
 
 @api.exception_handler(RuleViolation)

@@ -154,11 +154,7 @@ def do_register_student(
     A person without an ID number who looks like someone already registered is held for
     the bureau's decision (a DuplicateCandidate), never silently accepted.
     """
-    _require_edit(actor, school)
-    if not school.is_school or not school.is_active:
-        raise RuleViolation(_("School: choose an open school."), field="school")
-    if status not in (Status.PENDING, Status.ENROLLED):
-        raise RuleViolation(_("A registration starts pending or at school."), field="status")
+    check_registration(actor, school, status)
     parts = _split(values)
     grade = int(parts[PLACEMENT].get("grade") or 0)
     stage = _stage_and_grade(school, grade)
@@ -169,13 +165,28 @@ def do_register_student(
             )
     except IntegrityError as error:
         # A parallel registration of the same person won the race: the constraints held.
-        raise RuleViolation(
-            _(
-                "ID number: this student was registered at the same moment elsewhere; "
-                "search for them before registering again."
-            ),
-            field="id_number",
-        ) from error
+        raise registered_meanwhile() from error
+
+
+def check_registration(actor, school: Unit, status: str) -> None:
+    """What a registration needs before its rows are looked at (the single path and
+    students/bulk.py): the actor may edit the school, the school is open, the status
+    is one a registration starts in."""
+    _require_edit(actor, school)
+    if not school.is_school or not school.is_active:
+        raise RuleViolation(_("School: choose an open school."), field="school")
+    if status not in (Status.PENDING, Status.ENROLLED):
+        raise RuleViolation(_("A registration starts pending or at school."), field="status")
+
+
+def registered_meanwhile() -> RuleViolation:
+    return RuleViolation(
+        _(
+            "ID number: this student was registered at the same moment elsewhere; "
+            "search for them before registering again."
+        ),
+        field="id_number",
+    )
 
 
 def _register(parts, values, actor, school, school_year, status, stage, entry_date, entry_change):
@@ -379,6 +390,7 @@ def do_set_placement(
 
 def do_lock_record(record: StudentRecord, *, actor) -> StudentRecord:
     """N5: lock the reported fields (the intake flow calls this when a school submits)."""
+    _require_edit(actor, record.school)
     with transaction.atomic():
         record = StudentRecord.objects.select_for_update().get(pk=record.pk)
         if record.is_locked:
@@ -417,13 +429,17 @@ def do_reopen_record(record: StudentRecord, reason: str, *, actor) -> StudentRec
 # --- Numbers ------------------------------------------------------------------------------------
 
 
+def number_taken(value: str) -> RuleViolation:
+    return RuleViolation(
+        _("Provincial number: %(number)s has been given to another student before.")
+        % {"number": value},
+        field="provincial_number",
+    )
+
+
 def _give_number(student: Student, record: StudentRecord | None, kind: str, value: str) -> None:
     if StudentNumber.objects.filter(kind=kind, value=value).exists():
-        raise RuleViolation(
-            _("Provincial number: %(number)s has been given to another student before.")
-            % {"number": value},
-            field="provincial_number",
-        )
+        raise number_taken(value)
     StudentNumber.objects.create(student=student, record=record, kind=kind, value=value)
     if kind == NumberKind.PROVINCIAL and record is not None:
         record.provincial_number = value
@@ -445,8 +461,9 @@ def _number_facts(record: StudentRecord) -> numbers.NumberFacts:
     )
 
 
-def assign_provincial_number(record: StudentRecord, *, actor) -> str:
-    """Give the record its provincial number from the county's template (in a transaction)."""
+def provincial_prefix(record: StudentRecord) -> tuple[str, int]:
+    """The prefix a record's provincial number counts under, and the sequence's width
+    (the county's template for the record's stage; students/demo_students.py too)."""
     county = record.school.county
     template = (
         county.primary_number_template
@@ -455,6 +472,12 @@ def assign_provincial_number(record: StudentRecord, *, actor) -> str:
     )
     prefix = numbers.number_prefix(template, _number_facts(record))
     _head, width = numbers.template_parts(template)
+    return prefix, width
+
+
+def assign_provincial_number(record: StudentRecord, *, actor) -> str:
+    """Give the record its provincial number from the county's template (in a transaction)."""
+    prefix, width = provincial_prefix(record)
     value = numbers.render_number(prefix, numbers.next_sequence(prefix), width)
     _give_number(record.student, record, NumberKind.PROVINCIAL, value)
     return value
@@ -541,7 +564,11 @@ def do_reveal(student: Student, what: str, *, actor) -> dict[str, Any]:
         raise RuleViolation(_("Unknown item to reveal."), field="what")
     if what == "family":
         values: dict[str, Any] = {
-            f"family{m.position}": {"id_number": m.id_number, "current_address": m.current_address}
+            f"family{m.position}": {
+                "id_number": m.id_number,
+                "current_address": m.current_address,
+                "hukou_address": m.hukou_address,
+            }
             for m in student.family.all()
         }
     else:
