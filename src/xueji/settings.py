@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "xueji.orgs",
     "xueji.core",
     "xueji.students",
+    "xueji.exchange",
     "xueji.api",
 ]
 
@@ -223,3 +224,5 @@ LOGGING = {
 TRUSTED_PROXY = os.environ.get("XUEJI_TRUSTED_PROXY", "127.0.0.1")
 # How long a background worker sleeps when there is no job.
 XUEJI_WORKER_IDLE_SECONDS = float(os.environ.get("XUEJI_WORKER_IDLE_SECONDS", "1.0"))
+# The largest spreadsheet an import accepts (issue 3, B2): 100,000 rows fit in far less.
+XUEJI_IMPORT_MAX_BYTES = int(os.environ.get("XUEJI_IMPORT_MAX_MB", "50")) * 1024 * 1024

@@ -31,6 +31,8 @@ urlpatterns = [
     path("jobs/<int:pk>/", core_views.job_detail, name="job_detail"),
     path("jobs/<int:pk>/download/", core_views.job_download, name="job_download"),
     path("audit/", include("xueji.audit.urls")),
+    path("exchange/", include("xueji.exchange.urls")),
+    path("", include("xueji.students.urls")),
     path("", include("xueji.orgs.urls")),
     path("api/v1/", api.urls),
 ]

@@ -18,9 +18,18 @@ def every_operation(client):
     document = json.loads(client.get("/api/v1/openapi.json").content)
     for path, methods in document["paths"].items():
         concrete = path
-        for name in ("unit_id", "user_id", "day_id", "job_id", "token_id"):
+        for name in (
+            "unit_id",
+            "user_id",
+            "day_id",
+            "job_id",
+            "token_id",
+            "student_id",
+            "record_id",
+            "candidate_id",
+        ):
             concrete = concrete.replace("{" + name + "}", "1")
-        concrete = concrete.replace("{start_year}", "2026")
+        concrete = concrete.replace("{start_year}", "2026").replace("{table}", "ethnicity")
         for method in methods:
             yield method, concrete
 
@@ -32,7 +41,8 @@ def test_anonymous_gets_401_on_every_operation(cast):
         response = client.generic(method.upper(), path, "{}", content_type="application/json")
         assert response.status_code == 401, (method, path, response.content)
         checked += 1
-    assert checked == 29
+    # Every operation of the document is covered; the count only guards the loop itself.
+    assert checked >= 47
 
 
 def test_a_token_reads_and_writes_without_a_session_or_csrf(cast):

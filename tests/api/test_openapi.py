@@ -32,6 +32,25 @@ EXPECTED_OPERATIONS = {
     ("post", "/api/v1/tokens"): "create_token",
     ("get", "/api/v1/tokens"): "list_tokens",
     ("delete", "/api/v1/tokens/{token_id}"): "revoke_token",
+    # Students (issue 3)
+    ("get", "/api/v1/students"): "list_students",
+    ("post", "/api/v1/students"): "register_student",
+    ("get", "/api/v1/students/{student_id}"): "get_student",
+    ("patch", "/api/v1/students/{student_id}"): "update_student",
+    ("post", "/api/v1/students/{student_id}/reveal"): "reveal_student",
+    ("put", "/api/v1/students/{student_id}/photo"): "set_photo",
+    ("get", "/api/v1/students/{student_id}/photo"): "get_photo",
+    ("put", "/api/v1/records/{record_id}/placement"): "set_placement",
+    ("post", "/api/v1/records/{record_id}/lock"): "lock_record",
+    ("post", "/api/v1/records/{record_id}/reopen"): "reopen_record",
+    ("post", "/api/v1/records/{record_id}/numbers"): "assign_numbers",
+    ("get", "/api/v1/duplicates"): "list_duplicates",
+    ("post", "/api/v1/duplicates/{candidate_id}/decision"): "decide_duplicate",
+    ("get", "/api/v1/items"): "list_items",
+    ("get", "/api/v1/codes/{table}"): "list_codes",
+    ("get", "/api/v1/students/template"): "get_student_template",
+    ("post", "/api/v1/students/import"): "import_students",
+    ("get", "/api/v1/students/export"): "export_roster",
 }
 
 

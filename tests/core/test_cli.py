@@ -17,9 +17,9 @@ from xueji.orgs.models import County, Role, Unit, User
 
 
 def test_the_demo_county_loads_twice_without_duplicating_anything(db, capsys):
-    call_command("demo")
+    call_command("demo", students=300)
     counts = (Unit.objects.count(), User.objects.count())
-    call_command("demo")
+    call_command("demo", students=300)
     assert (Unit.objects.count(), User.objects.count()) == counts
     output = capsys.readouterr().out
     for login in SHOWCASE:
@@ -28,7 +28,7 @@ def test_the_demo_county_loads_twice_without_duplicating_anything(db, capsys):
 
 
 def test_the_demo_county_is_jinxiang_with_its_13_townships_and_every_role(db):
-    call_command("demo")
+    call_command("demo", students=300)
     county = County.objects.get(division_code="370828")
     assert county.name == "金乡县"
     townships = Unit.objects.filter(county=county, kind=Unit.Kind.TOWNSHIP)

@@ -12,6 +12,9 @@ import xueji
 from xueji.audit.models import AuditEvent
 from xueji.core.models import CalendarDay, Job
 from xueji.orgs.models import Unit, User
+from xueji.students import codes
+from xueji.students.models import FamilyMember, Student
+from xueji.students.rules import mask_address
 
 LOCALE = Path(xueji.__file__).parent / "locale"
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -61,6 +64,17 @@ def data_strings() -> list[str]:
     values += AuditEvent.objects.values_list("actor_label", flat=True)
     values += AuditEvent.objects.values_list("target_label", flat=True)
     values += Job.objects.values_list("kind", flat=True)
+    for field in ("name", "former_name", "name_pinyin", "native_place", "specialty"):
+        values += Student.objects.values_list(field, flat=True)
+    for field in ("current_address", "mailing_address", "home_address", "email", "homepage"):
+        values += Student.objects.values_list(field, flat=True)
+        values += [mask_address(v) for v in Student.objects.values_list(field, flat=True)]
+    for field in ("name", "relation_note", "employer", "current_address", "hukou_address"):
+        values += FamilyMember.objects.values_list(field, flat=True)
+        values += [mask_address(v) for v in FamilyMember.objects.values_list(field, flat=True)]
+    values += AuditEvent.objects.values_list("action", flat=True)
+    # Code tables (男, 汉族 …) are national standards: data in every language.
+    values += [name for table in codes.tables() for name in codes.names(table).values()]
     values += ["金乡县", "简体中文", "system"]
     return sorted({v for v in values if v}, key=len, reverse=True)
 
@@ -96,13 +110,33 @@ def test_the_compiled_catalogue_matches_its_source():
     assert {k: v for k, v in in_mo.items() if k[1]} == translated, "run `make messages`"
 
 
+def a_student(cast):
+    """A registered pupil of A1, for the student pages (the school year must exist)."""
+    from tests.students.conftest import TODAY, raw_student
+    from xueji.core.calendar import current_school_year
+    from xueji.students.services import do_register_student
+    from xueji.students.validation import validate_student
+
+    checked = validate_student(raw_student(), today=TODAY)
+    return do_register_student(
+        checked.values,
+        actor=cast.a1_registrar,
+        school=cast.school_a1,
+        school_year=current_school_year(cast.county),
+    ).student
+
+
 def page_paths(cast, job) -> list[str]:
     """Every page a GET can show: argument-free patterns are found automatically, pages
     with an id use the cast's objects. A new page with an id must be added here."""
+    student = a_student(cast)
     ids = {
         "unit_detail": {"pk": cast.school_a1.pk},
         "school_year_edit": {"start_year": 2026},
         "job_detail": {"pk": job.pk},
+        "student_detail": {"pk": student.pk},
+        "student_edit": {"pk": student.pk},
+        "student_photo_upload": {"pk": student.pk},
     }
     paths = []
 

@@ -72,3 +72,26 @@ def test_the_photo_of_a_locked_record_cannot_be_replaced(cast, register):
 def test_there_is_no_admin_site_to_go_around_the_lock(client, cast):
     client.force_login(cast.bureau_registrar)
     assert client.get("/admin/").status_code == 404
+
+
+def test_enrolment_items_lock_but_grade_and_class_stay_the_schools_to_change(cast, register):
+    done = register()
+    services.do_lock_record(done.record, actor=cast.a1_registrar)
+    with pytest.raises(RuleViolation) as refused:
+        edit(done.student, cast.a1_registrar, entry_year_month="202509")
+    assert refused.value.field == "entry_year_month"
+    edit(done.student, cast.a1_registrar, class_name="2")
+    assert done.record.placements.get().class_name == "2"
+    assert AuditEvent.objects.filter(action="record.placed").exists()
+
+
+def test_a_school_cannot_return_its_own_record_nor_a_central_school_its_own_pupils(cast, register):
+    done = register()
+    services.do_lock_record(done.record, actor=cast.a1_registrar)
+    with pytest.raises(PermissionDenied):
+        services.do_reopen_record(done.record, "my own mistake", actor=cast.a1_registrar)
+    own = register(school=cast.central_a, actor=cast.central_a_registrar, sequence=7)
+    services.do_lock_record(own.record, actor=cast.central_a_registrar)
+    with pytest.raises(PermissionDenied):
+        services.do_reopen_record(own.record, "own pupils", actor=cast.central_a_registrar)
+    services.do_reopen_record(own.record, "bureau returns it", actor=cast.bureau_registrar)

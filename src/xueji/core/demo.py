@@ -13,11 +13,14 @@ from xueji.core import services as calendar_services
 from xueji.core.models import CalendarDay
 from xueji.orgs import services
 from xueji.orgs.models import County, Role, Stage, Unit, User
+from xueji.students.demo_students import load_demo_students
 
 COUNTY_CODE = "370828"
 COUNTY_NAME = "金乡县"
 BUREAU_NAME = "金乡县教育局"
 DEMO_PASSWORD = "xueji-demo-2026"
+# Synthetic students spread over the schools (students/demo_students.py).
+DEMO_STUDENTS = 30000
 
 # (division code suffix, name, ordinal, number of rural primary schools, junior school?)
 TOWNSHIPS = [
@@ -84,6 +87,7 @@ class DemoLogin:
 class DemoResult:
     created_units: int = 0
     created_users: int = 0
+    created_students: int = 0
     logins: list[DemoLogin] = field(default_factory=list)
 
 
@@ -159,7 +163,7 @@ def _calendar(county: County) -> None:
             )
 
 
-def load_demo_county() -> DemoResult:
+def load_demo_county(students: int = DEMO_STUDENTS) -> DemoResult:
     result = DemoResult()
     county = County.objects.filter(division_code=COUNTY_CODE).first()
     if county is None:
@@ -212,7 +216,13 @@ def load_demo_county() -> DemoResult:
             schools.append(
                 (
                     f"{name}中学",
-                    dict(school_code=f"{code_prefix}10", stage=Stage.JUNIOR, ordinal=10),
+                    dict(
+                        school_code=f"{code_prefix}10",
+                        stage=Stage.JUNIOR,
+                        ordinal=10,
+                        # The junior number template numbers schools within the county.
+                        county_ordinal=ordinal,
+                    ),
                 )
             )
         for school_name, facts in schools:
@@ -220,7 +230,9 @@ def load_demo_county() -> DemoResult:
             index += 1
             _staff(result, school, school_slug(school_name, name), index)
 
-    for name, township_name, stage, ordinal, county_direct in COUNTY_SCHOOLS:
+    for position, (name, township_name, stage, ordinal, county_direct) in enumerate(
+        COUNTY_SCHOOLS, start=20
+    ):
         township = townships[township_name]
         school = _school(
             result,
@@ -230,11 +242,13 @@ def load_demo_county() -> DemoResult:
             stage=stage,
             county_direct=county_direct,
             ordinal=ordinal,
+            county_ordinal=position if stage != Stage.PRIMARY else None,
         )
         index += 1
         _staff(result, school, school_slug(name, township_name), index)
 
     _calendar(county)
+    result.created_students = load_demo_students(target=students)
     result.logins = showcase_logins()
     return result
 

@@ -31,7 +31,18 @@ class NavSection:
 
 NAVIGATION: tuple[NavSection, ...] = (
     NavSection("intake", _("Intake"), ()),
-    NavSection("students", _("Students"), ()),
+    NavSection(
+        "students",
+        _("Students"),
+        (
+            NavItem(_("Student list"), "student_list", "students.view"),
+            NavItem(_("Register a student"), "student_new", "students.edit"),
+            NavItem(_("Photo collection"), "photo_upload", "students.edit"),
+            NavItem(_("Import students"), "import_students", "students.edit"),
+            NavItem(_("Export a roster"), "roster_export", "students.view"),
+            NavItem(_("Double registrations"), "duplicate_list", "duplicates.decide"),
+        ),
+    ),
     NavSection("changes", _("Changes"), ()),
     NavSection("approvals", _("Approvals"), ()),
     NavSection(

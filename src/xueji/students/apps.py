@@ -14,3 +14,4 @@ class StudentsConfig(AppConfig):
         # The code tables ship as a data file; after every migrate the database holds
         # exactly what the file says, so an upgrade that adds a code needs no migration.
         post_migrate.connect(sync_code_tables, sender=self)
+        from xueji.students import jobs  # noqa: F401  registers photos.import_zip for the worker

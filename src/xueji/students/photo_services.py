@@ -126,6 +126,8 @@ def do_import_photo_zip(data: bytes, *, actor, progress=None) -> list[PhotoOutco
     students = scope.students()
     outcomes: list[PhotoOutcome] = []
     for index, entry in enumerate(entries, start=1):
+        if progress is not None:
+            progress(index - 1, len(entries))
         outcome = PhotoOutcome(entry.name)
         outcomes.append(outcome)
         if entry.refusal or entry.data is None:
@@ -140,6 +142,6 @@ def do_import_photo_zip(data: bytes, *, actor, progress=None) -> list[PhotoOutco
             outcome.warnings = do_set_photo(student, entry.data, actor=actor)
         except RuleViolation as error:
             outcome.refusal = error.message
-        if progress is not None:
-            progress(index, len(entries))
+    if progress is not None:
+        progress(len(entries), len(entries))
     return outcomes

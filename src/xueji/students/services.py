@@ -197,6 +197,7 @@ def _register(parts, values, actor, school, school_year, status, stage, entry_da
         student = (
             Student.objects.select_for_update()
             .filter(id_type=person.get("id_type", "1"), id_number=person["id_number"])
+            .exclude(id_number="")  # lets SQLite use the partial unique index
             .first()
         )
     if student is not None:
@@ -274,7 +275,9 @@ def _refuse_locked(fields: list[str], where: str = STUDENT) -> None:
 
 
 def do_update_student(student: Student, values: dict[str, Any], *, actor) -> Student:
-    """Change a student's own items (validated, partial). Locked items are refused."""
+    """Change a student's items (validated, partial): the person, the family members, the
+    open record's enrolment items and this year's grade and class. Items that the
+    submission locked are refused; unchanged values are ignored."""
     with transaction.atomic():
         student = Student.objects.select_for_update().get(pk=student.pk)
         record = _open_record(student)
@@ -282,71 +285,108 @@ def do_update_student(student: Student, values: dict[str, Any], *, actor) -> Stu
             raise RuleViolation(_("This student has no open record to edit."))
         _require_edit(actor, record.school)
         parts = _split(values)
-        person = {k: v for k, v in parts[STUDENT].items() if getattr(student, k) != v}
-        if _locked(student):
+        person = _changed(student, parts[STUDENT])
+        enrolment = _changed(record, parts[RECORD])
+        members = {
+            position: (member, _changed(member, parts[where]))
+            for position, where in ((1, FAMILY_1), (2, FAMILY_2))
+            if parts[where]
+            for member in [_family_member(student, position)]
+        }
+        if record.is_locked:
             _refuse_locked(rules.locked_fields_touched(person))
-            family_locked = [
+            _refuse_locked(rules.locked_fields_touched((), enrolment), RECORD)
+            touched = [
                 field
-                for where in (FAMILY_1, FAMILY_2)
-                for field in parts[where]
+                for _member, diff in members.values()
+                for field in diff
                 if field in rules.LOCKED_FAMILY_FIELDS
             ]
-            _refuse_locked(family_locked, FAMILY_1)
+            _refuse_locked(touched, FAMILY_1)
         if "id_number" in person or "id_type" in person:
-            other = (
-                Student.objects.filter(
-                    id_type=person.get("id_type", student.id_type),
-                    id_number=person.get("id_number", student.id_number),
-                )
-                .exclude(pk=student.pk)
-                .exclude(id_number="")
-                .first()
-            )
-            if other is not None:
-                holder = _open_record(other)
+            _refuse_taken_id_number(student, person)
+        data: dict[str, Any] = {}
+        if person:
+            data["changes"] = changes({k: getattr(student, k) for k in person}, person)
+            for field, value in person.items():
+                setattr(student, field, value)
+            if "name" in person:
+                _apply_pinyin(student)
+            student.save()
+        if enrolment:
+            data["record"] = changes({k: getattr(record, k) for k in enrolment}, enrolment)
+            for field, value in enrolment.items():
+                setattr(record, field, value)
+            record.save(update_fields=list(enrolment))
+        family = {}
+        for position, (member, diff) in members.items():
+            if diff:
+                family[str(position)] = changes({k: getattr(member, k) for k in diff}, diff)
+                for field, value in diff.items():
+                    setattr(member, field, value)
+                member.save()
+        if family:
+            data["family"] = family
+            if not student.family.filter(is_guardian=True).exists():
                 raise RuleViolation(
-                    _("ID number: it belongs to another student (%(where)s).")
-                    % {"where": holder.school.name if holder else other.name},
-                    field="id_number",
+                    _("Guardian: at least one of the two family members must be a guardian."),
+                    field="family1.is_guardian",
                 )
-        before = {k: getattr(student, k) for k in person}
-        for field, value in person.items():
-            setattr(student, field, value)
-        if "name" in person:
-            _apply_pinyin(student)
-        student.save()
-        family_changes = _update_family(student, parts)
-        if person or family_changes:
-            record_event(
-                "student.updated",
-                actor=actor,
-                target=student,
-                data={"changes": changes(before, person), "family": family_changes},
-            )
+        if data:
+            record_event("student.updated", actor=actor, target=student, data=data)
+        if parts[PLACEMENT]:
+            _update_current_placement(record, parts[PLACEMENT], actor=actor)
     return student
 
 
-def _update_family(student: Student, parts) -> dict[str, Any]:
-    done = {}
-    for position, where in ((1, FAMILY_1), (2, FAMILY_2)):
-        if not parts[where]:
-            continue
-        member, _created = FamilyMember.objects.get_or_create(
-            student=student, position=position, defaults={"name": "", "relation": "9"}
+def _changed(row, wanted: dict[str, Any]) -> dict[str, Any]:
+    return {field: value for field, value in wanted.items() if getattr(row, field) != value}
+
+
+def _family_member(student: Student, position: int) -> FamilyMember:
+    member = student.family.filter(position=position).first()
+    return member or FamilyMember(student=student, position=position, name="", relation="9")
+
+
+def _refuse_taken_id_number(student: Student, person: dict[str, Any]) -> None:
+    other = (
+        Student.objects.filter(
+            id_type=person.get("id_type", student.id_type),
+            id_number=person.get("id_number", student.id_number),
         )
-        before = {k: getattr(member, k) for k in parts[where]}
-        for field, value in parts[where].items():
-            setattr(member, field, value)
-        member.save()
-        diff = changes(before, parts[where])
-        if diff:
-            done[str(position)] = diff
-    if not student.family.filter(is_guardian=True).exists():
+        .exclude(pk=student.pk)
+        .exclude(id_number="")
+        .first()
+    )
+    if other is not None:
+        holder = _open_record(other)
         raise RuleViolation(
-            _("Guardian: at least one of the two family members must be a guardian."),
-            field="family1.is_guardian",
+            _("ID number: it belongs to another student (%(where)s).")
+            % {"where": holder.school.name if holder else other.name},
+            field="id_number",
         )
-    return done
+
+
+def _update_current_placement(record: StudentRecord, wanted: dict[str, Any], *, actor) -> None:
+    """Grade and class edited on the student form change this school year's placement."""
+    from xueji.core.calendar import current_school_year
+
+    year = current_school_year(record.school.county)
+    if year is None:
+        raise RuleViolation(_("No school year is open yet."), field="grade")
+    placement = record.placements.filter(school_year=year).first()
+    grade = int(wanted.get("grade") or (placement.grade if placement else 0))
+    class_name = str(wanted.get("class_name", placement.class_name if placement else ""))
+    seat = str(wanted.get("seat_number", placement.seat_number if placement else "") or "")
+    if placement and (placement.grade, placement.class_name, placement.seat_number) == (
+        grade,
+        class_name,
+        seat,
+    ):
+        return
+    do_set_placement(
+        record, actor=actor, school_year=year, grade=grade, class_name=class_name, seat_number=seat
+    )
 
 
 def do_set_placement(
@@ -406,15 +446,23 @@ def do_lock_record(record: StudentRecord, *, actor) -> StudentRecord:
     return record
 
 
+def _reviews(scope, school: Unit) -> bool:
+    """The bureau reviews its county; a central school the schools it supervises, not its
+    own pupils; a school never reviews itself."""
+    if not scope.may("students.edit") or not scope.can_see(school):
+        return False
+    if scope.level == scope.COUNTY:
+        return True
+    return scope.level == scope.TOWNSHIP and school.pk != scope.unit.pk
+
+
 def do_reopen_record(record: StudentRecord, reason: str, *, actor) -> StudentRecord:
     """A reviewer returns a submitted record: it opens again for the school, with a reason."""
     reason = (reason or "").strip()
     if not reason:
         raise RuleViolation(_("Reason: say why the record is returned."), field="reason")
-    if actor is not None:
-        scope = scope_for(actor)
-        if not scope.may("students.edit") or not scope.can_see(record.school):
-            raise PermissionDenied(_("You may not return this record."))
+    if actor is not None and not _reviews(scope_for(actor), record.school):
+        raise PermissionDenied(_("Only the reviewing unit may return a submitted record."))
     with transaction.atomic():
         record = StudentRecord.objects.select_for_update().get(pk=record.pk)
         if not record.is_locked:

@@ -2,17 +2,26 @@
 
 from django.core.management.base import BaseCommand
 
-from xueji.core.demo import DEMO_PASSWORD, load_demo_county
+from xueji.core.demo import DEMO_PASSWORD, DEMO_STUDENTS, load_demo_county
 
 
 class Command(BaseCommand):
     help = "Load the demo county 金乡县 (safe to run again: it duplicates nothing)."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--students",
+            type=int,
+            default=DEMO_STUDENTS,
+            help=f"How many synthetic students a county without students gets "
+            f"(default {DEMO_STUDENTS}).",
+        )
+
     def handle(self, *args, **options):
-        result = load_demo_county()
+        result = load_demo_county(students=options["students"])
         self.stdout.write(
             f"Demo county loaded: {result.created_units} new unit(s), "
-            f"{result.created_users} new user(s)."
+            f"{result.created_users} new user(s), {result.created_students} new student(s)."
         )
         self.stdout.write("")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD})")

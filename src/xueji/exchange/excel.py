@@ -1,0 +1,513 @@
+"""Spreadsheet files in and out: the student template, reading uploads, the error
+workbook, and plain tables for the roster export.
+
+Nothing here touches the database. Reading gives typed cells exactly as the file holds
+them (text, numbers, dates) so students/validation.py can recognise what Excel did to a
+value (an ID number turned into 1.2E+17); writing keeps every value as text, so Excel
+cannot do it again.
+"""
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import IO, Any
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from xueji.core.errors import RuleViolation
+from xueji.students import codes, form_items
+from xueji.students.form_items import SHEET_ITEMS, Item
+
+# Sheet names and headers are the national form's wording: data, whatever the language.
+SHEET_NAME = "学生信息"
+GUIDE_SHEET = "填写说明"
+CODES_SHEET = "代码表"
+ERROR_HEADER = "错误说明"
+REQUIRED_NOTE = "必填"
+
+# Rows of the template prepared as text cells; the column style covers any row below.
+TEMPLATE_ROWS = 2000
+TEXT_FORMAT = "@"
+RED = PatternFill("solid", fgColor="FFC7CE")
+YELLOW = PatternFill("solid", fgColor="FFEB9C")
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+MAX_ROWS = 200_000
+# The header is looked for in the first rows: some registrars keep a title line above it.
+HEADER_SEARCH_ROWS = 10
+
+XLSX_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+XLSX, XLS, CSV = "xlsx", "xls", "csv"
+
+# Items whose values are digit strings that an Excel number cell would destroy.
+DIGIT_KINDS = {
+    form_items.ID_NUMBER,
+    form_items.PHONE,
+    form_items.POSTAL,
+    form_items.DIVISION,
+    form_items.NUMBER,
+}
+# Characters that make a spreadsheet treat a cell as a formula (CSV/formula injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def max_upload_bytes() -> int:
+    return int(getattr(settings, "XUEJI_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def header_key(text: object) -> str:
+    """A header cell as compared: no whitespace anywhere, no required-marker star."""
+    value = "".join(str(text if text is not None else "").split())
+    return value.strip("*＊")
+
+
+HEADERS: dict[str, str] = {header_key(item.header): item.key for item in SHEET_ITEMS}
+
+
+def _format_hint(item: Item) -> str:
+    """The guide sheet's "format" column (Chinese, like the rest of the template)."""
+    hints = {
+        form_items.DATE: "YYYY-MM-DD 或 YYYYMMDD，如 2019-03-15",
+        form_items.YEAR_MONTH: "YYYYMM，如 202609",
+        form_items.DIVISION: "12 位行政区划代码，如 370828102000",
+        form_items.ID_NUMBER: "18 位身份证件号，单元格须为文本格式",
+        form_items.PHONE: "11 位手机号或带区号的固定电话，如 0537-1234567",
+        form_items.POSTAL: "6 位数字",
+        form_items.EMAIL: "电子信箱地址",
+        form_items.DECIMAL: "公里数，如 2.5",
+        form_items.GRADE: "1 至 9",
+        form_items.YES_NO: "是 或 否",
+        form_items.NUMBER: "11 或 13 位数字",
+        form_items.NAME: "中文姓名，少数民族姓名用间隔号 ·",
+        form_items.CODE: "填写代码或名称",
+    }
+    hint = hints.get(item.kind, "文本")
+    if item.max_length:
+        hint += f"（最多 {item.max_length} 个字）"
+    return hint
+
+
+def _allowed(item: Item) -> str:
+    if not item.table:
+        return ""
+    return "；".join(f"{code} {name}" for code, name in codes.names(item.table).items())
+
+
+# ---------------------------------------------------------------------------------------
+# The template
+
+
+def write_template(target: str | IO[bytes]) -> None:
+    """The national form's columns in order, required ones red with a note, every column
+    text-formatted, drop-down lists for coded items, and a guide sheet."""
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = SHEET_NAME
+    code_sheet = workbook.create_sheet(CODES_SHEET)
+    code_sheet.sheet_state = "hidden"
+    table_ranges = _write_code_lists(code_sheet)
+    last_row = TEMPLATE_ROWS + 1
+    for column, item in enumerate(SHEET_ITEMS, start=1):
+        letter = get_column_letter(column)
+        cell = sheet.cell(row=1, column=column, value=item.header)
+        cell.data_type = "s"
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.font = Font(bold=True, color="C00000" if item.required else "000000")
+        if item.required:
+            cell.comment = Comment(REQUIRED_NOTE, "xueji")
+        dimension = sheet.column_dimensions[letter]
+        dimension.width = max(10, min(30, len(item.header) * 2 + 4))
+        # The column style makes cells typed below row 2,001 text as well.
+        dimension.number_format = TEXT_FORMAT
+        for row in range(2, last_row + 1):
+            sheet.cell(row=row, column=column).number_format = TEXT_FORMAT
+        if item.table and item.table in table_ranges:
+            # Offered, not enforced: the import accepts codes as well as names.
+            validation = DataValidation(
+                type="list",
+                formula1=table_ranges[item.table],
+                allow_blank=True,
+                showErrorMessage=False,
+            )
+            validation.add(f"{letter}2:{letter}{last_row}")
+            sheet.add_data_validation(validation)
+    sheet.freeze_panes = "A2"
+    sheet.row_dimensions[1].height = 32
+    _write_guide(workbook.create_sheet(GUIDE_SHEET, 1))
+    workbook.active = 0
+    workbook.save(target)
+
+
+def _write_code_lists(sheet) -> dict[str, str]:
+    """One column per code table on a hidden sheet: a list longer than 255 characters
+    (the 56 ethnic groups) cannot live in the validation formula itself."""
+    ranges: dict[str, str] = {}
+    tables = sorted({item.table for item in SHEET_ITEMS if item.table})
+    for column, table in enumerate(tables, start=1):
+        letter = get_column_letter(column)
+        sheet.cell(row=1, column=column, value=table)
+        names = list(codes.names(table).values())
+        for row, name in enumerate(names, start=2):
+            sheet.cell(row=row, column=column, value=name).data_type = "s"
+        ranges[table] = f"'{CODES_SHEET}'!${letter}$2:${letter}${len(names) + 1}"
+    return ranges
+
+
+def _write_guide(sheet) -> None:
+    headers = ("列名", "是否必填", "填写格式", "可填代码或名称")
+    sheet.append(headers)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+    for item in SHEET_ITEMS:
+        row = (item.header, "是" if item.required else "否", _format_hint(item), _allowed(item))
+        sheet.append(row)
+    notes = (
+        "",
+        "说明：",
+        "1. 请勿改动第一行的列名；列的顺序可以调整，多余的列会被忽略。",
+        "2. 身份证件号、电话、邮政编码、行政区划代码等列已设为文本格式，请勿改为数字格式，"
+        "否则 Excel 会把身份证件号变成 1.2E+17。",
+        "3. 日期写作 YYYY-MM-DD 或 YYYYMMDD；入学年月写作 YYYYMM。",
+        "4. 有代码的列可以填代码，也可以填名称（如 民族 填 01 或 汉族）。",
+        "5. 导入时先检查全部行；有错误的行会在返回的文件中标红并说明原因，改正后重新上传即可。",
+    )
+    for note in notes:
+        sheet.append((note,))
+    for letter, width in zip("ABCD", (26, 10, 44, 90), strict=True):
+        sheet.column_dimensions[letter].width = width
+    sheet.freeze_panes = "A2"
+
+
+# ---------------------------------------------------------------------------------------
+# Reading
+
+
+@dataclass
+class Sheet:
+    """An uploaded sheet: its header row, which column holds which item, and its rows."""
+
+    headers: list[str]
+    columns: dict[str, int]  # item key -> column index
+    total: int  # rows below the header, empty ones included (for progress)
+    _rows: Callable[[], Iterator[tuple[int, list[Any]]]]
+
+    def rows(self) -> Iterator[tuple[int, list[Any]]]:
+        """(row number in the sheet, cells) for every row below the header that is not
+        entirely empty. Each call reads from the start, so a second pass is possible."""
+        return self._rows()
+
+    def raw_row(self, cells: Sequence[Any]) -> dict[str, Any]:
+        """One row as validation wants it: item key -> cell, as typed in the file."""
+        return {key: cells[index] for key, index in self.columns.items() if index < len(cells)}
+
+
+def sniff(data: bytes) -> str:
+    """The kind of file by its content, never by its name."""
+    if data.startswith(XLSX_MAGIC):
+        return XLSX
+    if data.startswith(OLE_MAGIC):
+        return XLS
+    if decode_text(data) is not None:
+        return CSV
+    raise RuleViolation(
+        _(
+            "File: this is not a spreadsheet. Upload the Excel template (.xlsx or .xls) "
+            "or a CSV file."
+        ),
+        field="file",
+    )
+
+
+def check_upload(data: bytes) -> str:
+    """Refuse what must not be read at all: an empty, oversized or non-spreadsheet file."""
+    limit = max_upload_bytes()
+    if not data:
+        raise RuleViolation(_("File: the file is empty."), field="file")
+    if len(data) > limit:
+        raise RuleViolation(
+            _("File: the file is larger than %(limit)d MB; split it into smaller files.")
+            % {"limit": limit // (1024 * 1024)},
+            field="file",
+        )
+    return sniff(data)
+
+
+def decode_text(data: bytes) -> str | None:
+    """CSV text in UTF-8 (with or without a byte-order mark) or GBK (what Excel writes on
+    a Chinese Windows), or None when the bytes are not text at all."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        sample = text[:65536]
+        if any(ch < " " and ch not in "\t\r\n" for ch in sample):
+            return None  # binary content that happens to decode
+        return text
+    return None
+
+
+def read_sheet(data: bytes, *, max_rows: int = MAX_ROWS) -> Sheet:
+    """Read an upload (xlsx, xls or CSV) and find its columns by their headers."""
+    kind = check_upload(data)
+    if kind == CSV:
+        grid = _csv_grid(decode_text(data) or "")
+        return _sheet_from(lambda: iter(grid), len(grid), max_rows)
+    opener = _calamine_opener(data, kind)
+    if opener is None:
+        opener = _openpyxl_opener(data) if kind == XLSX else None
+    if opener is None:
+        raise RuleViolation(
+            _("File: the workbook cannot be read; save it again in Excel as .xlsx and upload it."),
+            field="file",
+        )
+    rows, height = opener
+    return _sheet_from(rows, height, max_rows)
+
+
+RowSource = Callable[[], Iterator[Sequence[Any]]]
+
+
+def _calamine_opener(data: bytes, kind: str) -> tuple[RowSource, int] | None:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        names = workbook.sheet_names
+        if not names:
+            return None
+        name = SHEET_NAME if SHEET_NAME in names else names[0]
+        sheet = workbook.get_sheet_by_name(name)
+        height = sheet.height
+        start = sheet.start
+        # Calamine's range starts at the first cell in use: pad the rows above it, so
+        # row numbers are the sheet's own.
+        offset = start[0] if start else 0
+
+        def rows() -> Iterator[Sequence[Any]]:
+            for _blank in range(offset):
+                yield []
+            yield from sheet.iter_rows()
+
+        # Touch the first row now: a damaged file fails here, not in the middle.
+        next(iter(sheet.iter_rows()), None)
+        return rows, height + offset
+    except Exception:  # any damage: let openpyxl try (xlsx), or refuse the file
+        return None
+
+
+def _openpyxl_opener(data: bytes) -> tuple[RowSource, int] | None:
+    try:
+        # data_only: formulas come as the values Excel saved with them, never evaluated.
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        sheet = (
+            workbook[SHEET_NAME] if SHEET_NAME in workbook.sheetnames else workbook.worksheets[0]
+        )
+        height = sheet.max_row or 0
+
+        def rows() -> Iterator[Sequence[Any]]:
+            for row in sheet.iter_rows(min_row=1, min_col=1, values_only=True):
+                yield list(row)
+
+        next(rows(), None)
+        return rows, height
+    except Exception:
+        return None
+
+
+def _csv_grid(text: str) -> list[list[str]]:
+    first_line = text.split("\n", 1)[0]
+    delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
+    return [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+
+
+def is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _sheet_from(source: RowSource, height: int, max_rows: int) -> Sheet:
+    # The header row: the one among the first rows that names the most known columns.
+    best_index = -1
+    best_columns: dict[str, int] = {}
+    best_headers: list[str] = []
+    for index, cells in enumerate(source()):
+        if index >= HEADER_SEARCH_ROWS:
+            break
+        columns: dict[str, int] = {}
+        for position, cell in enumerate(cells):
+            key = HEADERS.get(header_key(cell))
+            if key is not None and key not in columns:
+                columns[key] = position
+        if len(columns) > len(best_columns):
+            best_index, best_columns = index, columns
+            best_headers = ["" if is_blank(cell) else " ".join(str(cell).split()) for cell in cells]
+    if best_index < 0:
+        raise RuleViolation(
+            _(
+                "File: no header row was found. The first row must hold the template's "
+                "column headers (姓名, 性别, 出生日期 …); download the template and copy "
+                "the data into it."
+            ),
+            field="file",
+        )
+    missing = [
+        item.header for item in SHEET_ITEMS if item.required and item.key not in best_columns
+    ]
+    if missing:
+        raise RuleViolation(
+            _("File: required columns are missing: %(columns)s.") % {"columns": "、".join(missing)},
+            field="file",
+        )
+    total = max(0, height - best_index - 1)
+    if total > max_rows:
+        raise RuleViolation(
+            _("File: %(count)d rows are more than the %(limit)d one file may hold; split it.")
+            % {"count": total, "limit": max_rows},
+            field="file",
+        )
+    header_index = best_index
+
+    def rows() -> Iterator[tuple[int, list[Any]]]:
+        for index, cells in enumerate(source()):
+            if index <= header_index:
+                continue
+            if all(is_blank(cell) for cell in cells):
+                continue
+            yield index + 1, list(cells)
+
+    return Sheet(headers=best_headers, columns=best_columns, total=total, _rows=rows)
+
+
+# ---------------------------------------------------------------------------------------
+# Writing
+
+
+@dataclass
+class ErrorRow:
+    """A row of the upload with its problems, for the error workbook."""
+
+    cells: list[Any]
+    message: str
+    bad: set[int]  # column indexes (of `cells`) to fill red
+    warned: set[int]  # ... and yellow
+
+
+def _cell_for_error_book(value: Any, digits: bool) -> Any:
+    """Digit columns are written as text; what the registrar typed stays as typed."""
+    if isinstance(value, bool):
+        return value
+    if digits and isinstance(value, int):
+        return str(value)
+    if digits and isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return value
+
+
+def write_error_workbook(
+    headers: Sequence[str], columns: dict[str, int], rows: Iterable[ErrorRow]
+) -> bytes:
+    """The uploaded rows that have problems, with a first column saying what is wrong and
+    the cells concerned filled red (errors) or yellow (warnings to confirm). Fixed and
+    uploaded again, it imports: the extra column is ignored."""
+    from xueji.students.form_items import BY_KEY
+
+    digit_columns = {index for key, index in columns.items() if BY_KEY[key].kind in DIGIT_KINDS}
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(SHEET_NAME)
+    sheet.freeze_panes = "B2"
+    sheet.column_dimensions["A"].width = 60
+    for position, header in enumerate(headers, start=2):
+        sheet.column_dimensions[get_column_letter(position)].width = max(10, len(header) * 2 + 4)
+    header_cells = [_text_cell(sheet, ERROR_HEADER, font=Font(bold=True, color="C00000"))]
+    header_cells += [_text_cell(sheet, header, font=Font(bold=True)) for header in headers]
+    sheet.append(header_cells)
+    width = len(headers)
+    for row in rows:
+        out = [_text_cell(sheet, row.message, fill=RED if row.bad else YELLOW)]
+        cells = list(row.cells) + [None] * (width - len(row.cells))
+        for index, value in enumerate(cells):
+            value = _cell_for_error_book(value, index in digit_columns)
+            fill = RED if index in row.bad else YELLOW if index in row.warned else None
+            if isinstance(value, str) and fill is None and not value.startswith("="):
+                # A plain string is written as text and is many times quicker than a
+                # styled cell; only "=" would make openpyxl write a formula.
+                out.append(ILLEGAL_CHARACTERS_RE.sub(" ", value))
+            elif isinstance(value, str):
+                out.append(_text_cell(sheet, value, fill=fill, quote=True))
+            elif value is None or fill is None and not isinstance(value, datetime | date):
+                out.append(value)
+            else:
+                cell = WriteOnlyCell(sheet, value=value)
+                if isinstance(value, datetime | date):
+                    cell.number_format = "yyyy-mm-dd"
+                if fill is not None:
+                    cell.fill = fill
+                out.append(cell)
+        sheet.append(out)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _text_cell(sheet, value: str, *, fill=None, font=None, quote: bool = False) -> WriteOnlyCell:
+    # Control characters (from a CSV file) cannot be stored in a workbook at all.
+    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub(" ", value))
+    # A string is a string: openpyxl would otherwise make "=..." a formula.
+    cell.data_type = "s"
+    cell.number_format = TEXT_FORMAT
+    if quote and value.startswith(FORMULA_STARTS):
+        cell.quotePrefix = True
+    if fill is not None:
+        cell.fill = fill
+    if font is not None:
+        cell.font = font
+    return cell
+
+
+def neutralise(value: str) -> str:
+    """A value that a spreadsheet would run as a formula gets a leading apostrophe."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def write_table_xlsx(
+    headers: Sequence[str], rows: Iterable[Sequence[str]], *, sheet_name: str
+) -> bytes:
+    """A plain table of text cells (the roster export), safe against formula injection."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(sheet_name)
+    sheet.freeze_panes = "A2"
+    for position, header in enumerate(headers, start=1):
+        sheet.column_dimensions[get_column_letter(position)].width = max(10, len(header) * 2 + 4)
+    sheet.append([_text_cell(sheet, header, font=Font(bold=True)) for header in headers])
+    for row in rows:
+        # Plain strings are several times quicker than styled cells, and safe here: after
+        # neutralise() none starts with "=", the only start openpyxl writes as a formula.
+        sheet.append([ILLEGAL_CHARACTERS_RE.sub(" ", neutralise(value)) for value in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def write_table_csv(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
+    """CSV in UTF-8 with a byte-order mark, so Excel on Windows shows the Chinese."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow([neutralise(value) for value in row])
+    return buffer.getvalue().encode("utf-8-sig")

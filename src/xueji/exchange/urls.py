@@ -1,0 +1,11 @@
+from django.urls import path
+
+from xueji.exchange import views
+
+urlpatterns = [
+    path("template.xlsx", views.student_template, name="student_template"),
+    path("import/", views.import_students, name="import_students"),
+    path("roster/", views.roster_export, name="roster_export"),
+    path("roster.xlsx", views.roster_file, {"fmt": "xlsx"}, name="roster_xlsx"),
+    path("roster.csv", views.roster_file, {"fmt": "csv"}, name="roster_csv"),
+]

@@ -1,0 +1,29 @@
+from django.urls import path
+
+# `jobs` is imported for its side effect: importing students.jobs registers the
+# "photos.import_zip" job kind with core.jobs. (The worker process loads no URLs, so
+# StudentsConfig.ready() should import it as well, as the audit app does for its job.)
+from xueji.students import (
+    jobs,  # noqa: F401
+    views,
+)
+
+urlpatterns = [
+    path("students/", views.student_list, name="student_list"),
+    path("students/new/", views.student_new, name="student_new"),
+    path("students/id-check/", views.id_check, name="student_id_check"),
+    path("students/duplicates/", views.duplicate_list, name="duplicate_list"),
+    path("students/duplicates/<int:pk>/decide/", views.duplicate_decide, name="duplicate_decide"),
+    path("students/photos/", views.photo_upload, name="photo_upload"),
+    path("students/photos/zip/", views.photo_zip_upload, name="photo_zip_upload"),
+    path("students/<int:pk>/", views.student_detail, name="student_detail"),
+    path("students/<int:pk>/edit/", views.student_edit, name="student_edit"),
+    path("students/<int:pk>/photo/", views.student_photo, name="student_photo"),
+    path(
+        "students/<int:pk>/photo/upload/",
+        views.student_photo_upload,
+        name="student_photo_upload",
+    ),
+    path("students/<int:pk>/reveal/", views.student_reveal, name="student_reveal"),
+    path("students/<int:pk>/return/", views.student_return, name="student_return"),
+]

@@ -1,0 +1,724 @@
+"""The student pages (B1, B3, N5, N10, N11): the list and its search, the student page with
+its timeline, data entry, the bureau's double-registration page and photo collection.
+
+Thin views: every row comes from the actor's scope (404 outside it, so ids cannot be
+probed), every change from one service. A refusal (RuleViolation) lands on the field it
+names; validation problems come from validate_student, the one place that checks items.
+"""
+
+import datetime
+import uuid
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import add_never_cache_headers, patch_cache_control, patch_vary_headers
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from xueji.audit.models import AuditEvent
+from xueji.core import calendar
+from xueji.core.errors import RuleViolation
+from xueji.core.jobs import do_enqueue_job
+from xueji.core.scope import Scope, scope_for
+from xueji.core.views import form_error
+from xueji.students import codes, form_items, rules, services
+from xueji.students.forms import (
+    PhotoForm,
+    PhotoZipForm,
+    ReasonForm,
+    StudentFilterForm,
+    StudentForm,
+    field_name,
+    sections,
+)
+from xueji.students.identity import RESIDENT_ID, check_id_number
+from xueji.students.models import (
+    OPEN_STATUSES,
+    DuplicateCandidate,
+    Placement,
+    Status,
+    Student,
+    StudentRecord,
+)
+from xueji.students.photo_services import do_set_photo
+from xueji.students.queries import StudentFilter, filtered_records
+from xueji.students.validation import FieldProblem, Validated, validate_student
+
+PAGE_SIZE = 50
+SCHOOL_ORDER = ("parent__ordinal", "parent__name", "ordinal", "name")
+PHOTO_JOB = "photos.import_zip"
+
+# The student's audit events, named for people; an action without a name shows its code.
+ACTION_LABELS = {
+    "student.registered": gettext_lazy("Registered"),
+    "student.updated": gettext_lazy("Data changed"),
+    "student.revealed": gettext_lazy("Masked data shown in full"),
+    "student.photo_set": gettext_lazy("Photo stored"),
+    "record.locked": gettext_lazy("Record submitted and locked"),
+    "record.reopened": gettext_lazy("Record returned for correction"),
+    "record.numbered": gettext_lazy("Numbers assigned"),
+    "record.placed": gettext_lazy("Grade and class set"),
+    "duplicate.decided": gettext_lazy("Double registration decided"),
+}
+
+# What the "show" buttons reveal (services.do_reveal), and the cells each one fills.
+STUDENT_ADDRESSES = ("current_address", "mailing_address", "home_address")
+FAMILY_REVEALABLE = ("id_number", "current_address")
+# A family member's household address is masked too; do_reveal does not return it.
+FAMILY_MASKED = (*FAMILY_REVEALABLE, "hukou_address")
+FAMILY = (form_items.FAMILY_1, form_items.FAMILY_2)
+
+
+def _open_record(student: Student) -> StudentRecord | None:
+    return (
+        student.records.filter(status__in=OPEN_STATUSES)
+        .select_related("school", "locked_by")
+        .first()
+    )
+
+
+def _held(student_ids) -> set[int]:
+    """The students held as a possible double registration (N11)."""
+    pairs = DuplicateCandidate.objects.filter(
+        Q(newer_id__in=student_ids) | Q(existing_id__in=student_ids),
+        state=DuplicateCandidate.State.OPEN,
+    ).values_list("existing_id", "newer_id")
+    return {pk for pair in pairs for pk in pair}
+
+
+# --- The list (B1) ---------------------------------------------------------------------------
+
+
+@login_required
+def student_list(request):
+    scope = scope_for(request.user)
+    scope.require("students.view")
+    schools = list(scope.schools().order_by(*SCHOOL_ORDER))
+    form = StudentFilterForm(request.GET or None, schools=schools)
+    records = filtered_records(scope, StudentFilter.from_params(request.GET))
+    page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
+    year = calendar.current_school_year(scope.county()) if scope.county() else None
+    placements = {
+        placement.record_id: placement
+        for placement in Placement.objects.filter(
+            record__in=[record.pk for record in page], school_year=year
+        )
+    }
+    held = _held([record.student_id for record in page])
+    rows = [
+        {
+            "record": record,
+            "placement": placements.get(record.pk),
+            "held": record.student_id in held,
+            "masked_id": rules.mask_id_number(record.student.id_number),
+            "sex": codes.name_of("sex", record.student.sex),
+        }
+        for record in page
+    ]
+    context = {
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "year": year,
+        "may_register": scope.may("students.edit") and scope.level != scope.NONE,
+    }
+    template = "students/_results.html" if request.htmx else "students/student_list.html"
+    response = render(request, template, context)
+    # The same address answers a page or a fragment: caches must keep them apart.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+# --- The student page (B1, N5) -----------------------------------------------------------------
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def _sources(student: Student, record: StudentRecord | None) -> dict[str, object]:
+    """The rows each item is read from: the student, their record, its current placement
+    and the two family members."""
+    placement = None
+    if record is not None:
+        year = calendar.current_school_year(record.school.county)
+        placements = list(record.placements.select_related("school_year"))
+        placement = next((p for p in placements if p.school_year == year), None)
+        placement = placement or (placements[-1] if placements else None)
+    family = {member.position: member for member in student.family.all()}
+    return {
+        form_items.STUDENT: student,
+        form_items.RECORD: record,
+        form_items.PLACEMENT: placement,
+        form_items.FAMILY_1: family.get(1),
+        form_items.FAMILY_2: family.get(2),
+    }
+
+
+def _item_text(item: form_items.Item, value) -> str:
+    """An item's value as people read it: code names instead of codes."""
+    if value is None or value == "":
+        return ""
+    if item.kind == form_items.YES_NO:
+        return codes.name_of("yes_no", "1" if value else "0")
+    if item.kind == form_items.CODE:
+        return codes.name_of(item.table, str(value))
+    return _text(value)
+
+
+def _reveal_of(item: form_items.Item) -> str:
+    """Which "show" button reveals this item ("" when it is not masked)."""
+    if item.where == form_items.STUDENT and item.field == "id_number":
+        return "id_number"
+    if item.where == form_items.STUDENT and item.field in STUDENT_ADDRESSES:
+        return "address"
+    if item.where in FAMILY and item.field in FAMILY_REVEALABLE:
+        return "family"
+    return ""
+
+
+def _masked(item: form_items.Item) -> bool:
+    return bool(_reveal_of(item)) or (item.where in FAMILY and item.field in FAMILY_MASKED)
+
+
+def _mask(item: form_items.Item, value: str) -> str:
+    return rules.mask_id_number(value) if item.field == "id_number" else rules.mask_address(value)
+
+
+def _card_sections(student, record, revealed: dict[str, str]) -> list[tuple[object, list]]:
+    """Every item of the national form, grouped as the form is, masked where it must be."""
+    sources = _sources(student, record)
+    shown_buttons: set[str] = set()
+    result = []
+    for title, items in sections():
+        rows = []
+        for item in items:
+            if item.kind == form_items.PHOTO:
+                continue
+            row = sources[item.where]
+            value = _item_text(item, getattr(row, item.field, None) if row is not None else None)
+            what = _reveal_of(item)
+            dom_id = "reveal-" + field_name(item.key)
+            cell = {"label": item.label, "value": value, "dom_id": dom_id, "masked": False}
+            if _masked(item) and value:
+                if dom_id in revealed:
+                    cell["value"] = revealed[dom_id]
+                else:
+                    cell["value"] = _mask(item, value)
+                    cell["masked"] = True
+                    if what and what not in shown_buttons:
+                        cell["what"] = what
+                        shown_buttons.add(what)
+            rows.append(cell)
+        result.append((title, rows))
+    return result
+
+
+def _student_events(student: Student, records: list[StudentRecord]):
+    return AuditEvent.objects.filter(
+        Q(target_type="students.student", target_id=str(student.pk))
+        | Q(target_type="students.studentrecord", target_id__in=[str(r.pk) for r in records])
+    ).order_by("-seq")[:200]
+
+
+REVEALED_WHAT = {
+    "id_number": gettext_lazy("ID number"),
+    "address": gettext_lazy("Addresses"),
+    "family": gettext_lazy("Family members' ID numbers and addresses"),
+}
+
+
+def _detail(event: AuditEvent) -> str:
+    """What an event's data adds for people: a return's reason, what was revealed."""
+    data = event.data if isinstance(event.data, dict) else {}
+    if event.action == "record.reopened":
+        return str(data.get("reason", ""))
+    if event.action == "student.revealed":
+        return str(REVEALED_WHAT.get(str(data.get("what", "")), ""))
+    return ""
+
+
+def _may_return(scope: Scope, record: StudentRecord | None) -> bool:
+    """A reviewer returns a submitted record (N5): the bureau, or the central school for a
+    school it supervises; never the school that submitted it."""
+    if record is None or not record.is_locked or not scope.may("students.edit"):
+        return False
+    if not scope.can_see(record.school):
+        return False
+    if scope.level == scope.COUNTY:
+        return True
+    own = scope.unit.pk if scope.unit is not None else None
+    return scope.level == scope.TOWNSHIP and record.school_id != own
+
+
+def _render_detail(request, scope, student, *, revealed=None, reason_form=None, status=200):
+    records = list(
+        student.records.select_related("school", "locked_by", "created_by").order_by(
+            "-entry_date", "-pk"
+        )
+    )
+    record = next((r for r in records if r.is_open), None)
+    record_rows = [
+        {
+            "record": each,
+            "entry_change": codes.name_of("change_kind", each.entry_change),
+            "exit_change": codes.name_of("change_kind", each.exit_change),
+        }
+        for each in records
+    ]
+    events = [
+        {"event": event, "label": ACTION_LABELS.get(event.action, ""), "reason": _detail(event)}
+        for event in _student_events(student, records)
+    ]
+    context = {
+        "student": student,
+        "record": record,
+        "records": record_rows,
+        "placements": Placement.objects.filter(record__student=student)
+        .select_related("school_year", "record__school")
+        .order_by("-school_year__start_year", "-pk"),
+        "numbers": student.numbers.select_related("record__school").order_by("-assigned_at"),
+        "events": events,
+        "card": _card_sections(student, record, revealed or {}),
+        "held": bool(_held([student.pk])),
+        "may_edit": record is not None and scope.can_edit_school(record.school),
+        "may_photo": record is not None and scope.may("students.edit") and not record.is_locked,
+        "may_reveal": scope.may("students.reveal"),
+        "may_return": _may_return(scope, record),
+        "reason_form": reason_form or ReasonForm(),
+        "sex_name": codes.name_of("sex", student.sex),
+    }
+    response = render(request, "students/student_detail.html", context, status=status)
+    if revealed:
+        add_never_cache_headers(response)
+    return response
+
+
+@login_required
+def student_detail(request, pk: int):
+    scope = scope_for(request.user)
+    return _render_detail(request, scope, scope.get_student(pk))
+
+
+def _revealed_cells(what: str, values: dict) -> dict[str, str]:
+    """do_reveal's answer as the page's cells: dom id → full value."""
+    if what == "family":
+        return {
+            f"reveal-{member}__{name}": str(value)
+            for member, fields in values.items()
+            for name, value in fields.items()
+            if value
+        }
+    return {f"reveal-{name}": str(value) for name, value in values.items() if value}
+
+
+@login_required
+@require_POST
+def student_reveal(request, pk: int):
+    scope = scope_for(request.user)
+    student = scope.get_student(pk)
+    what = request.POST.get("what", "")
+    try:
+        values = services.do_reveal(student, what, actor=request.user)
+    except RuleViolation as error:
+        messages.error(request, error.message)
+        return redirect("student_detail", pk=student.pk)
+    revealed = _revealed_cells(what, values)
+    if request.htmx:
+        response = render(request, "students/_revealed.html", {"cells": revealed.items()})
+        add_never_cache_headers(response)
+        return response
+    return _render_detail(request, scope, student, revealed=revealed)
+
+
+@login_required
+def student_photo(request, pk: int):
+    """The photo, through the scope: never a public /media/ address."""
+    student = scope_for(request.user).get_student(pk)
+    if not student.photo:
+        raise Http404(_("This student has no photo."))
+    try:
+        stored = student.photo.open("rb")
+    except FileNotFoundError:
+        raise Http404(_("This student has no photo.")) from None
+    response = FileResponse(stored, content_type="image/jpeg")
+    patch_cache_control(response, private=True, max_age=300)
+    return response
+
+
+@login_required
+@require_POST
+def student_return(request, pk: int):
+    scope = scope_for(request.user)
+    student = scope.get_student(pk)
+    record = _open_record(student)
+    if not _may_return(scope, record):
+        raise PermissionDenied(_("You may not return this record."))
+    assert record is not None
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        try:
+            services.do_reopen_record(record, form.cleaned_data["reason"], actor=request.user)
+        except RuleViolation as error:
+            form_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("The record has been returned to %(school)s for correction.")
+                % {"school": record.school.name},
+            )
+            return redirect("student_detail", pk=student.pk)
+    return _render_detail(request, scope, student, reason_form=form, status=400)
+
+
+# --- Data entry (N1, N5, N10, N11) ---------------------------------------------------------------
+
+
+def _put_problems(form: StudentForm, checked: Validated) -> None:
+    for problem in checked.errors:
+        name = field_name(problem.key)
+        form.add_error(name if name in form.fields else None, problem.message)
+
+
+def _on_field(error: RuleViolation, changed) -> RuleViolation:
+    """A service names an item by key ("id_number", "family1.is_guardian") or, for a
+    family member's locked field, by its field ("name"): find the form field it means."""
+    if not error.field:
+        return error
+    candidates = [error.field, f"family1.{error.field}", f"family2.{error.field}"]
+    key = next((c for c in candidates if c in changed), error.field)
+    return RuleViolation(error.message, field=field_name(key))
+
+
+def _form_page(request, form, *, title, warnings, student=None, school=None, locked=False):
+    return render(
+        request,
+        "students/student_form.html",
+        {
+            "form": form,
+            "title": title,
+            "warnings": warnings,
+            "student": student,
+            "school": school,
+            "locked": locked,
+        },
+    )
+
+
+@login_required
+def student_new(request):
+    scope = scope_for(request.user)
+    scope.require("students.edit")
+    school = None
+    schools = None
+    if scope.level == scope.COUNTY:
+        schools = scope.schools().filter(is_active=True).order_by(*SCHOOL_ORDER)
+    elif scope.unit is not None and scope.unit.is_school:
+        school = scope.unit
+    else:
+        raise PermissionDenied(_("Your role may not do this."))
+    form = StudentForm(request.POST or None, schools=schools)
+    warnings: list[FieldProblem] = []
+    if request.method == "POST":
+        form.is_valid()
+        raw = form.raw_values()
+        checked = validate_student(raw, today=calendar.today(), partial=False)
+        _put_problems(form, checked)
+        warnings = checked.warnings
+        year = calendar.current_school_year(scope.county())
+        if year is None:
+            form.add_error(None, _("The county has no school year yet; the bureau sets it up."))
+        if not form.errors and year is not None:
+            try:
+                done = services.do_register_student(
+                    checked.values,
+                    actor=request.user,
+                    school=school or form.cleaned_data["school"],
+                    school_year=year,
+                    status=Status.PENDING,
+                )
+            except RuleViolation as error:
+                form_error(form, _on_field(error, raw))
+            else:
+                for warning in warnings:
+                    messages.warning(request, warning.message)
+                if done.duplicates:
+                    messages.warning(
+                        request,
+                        _(
+                            "This registration looks like a student already registered; "
+                            "it is held for the bureau's decision."
+                        ),
+                    )
+                messages.success(
+                    request,
+                    _("%(name)s has been registered, pending intake.")
+                    % {"name": done.student.name},
+                )
+                return redirect("student_detail", pk=done.student.pk)
+    return _form_page(
+        request, form, title=_("Register a student"), warnings=warnings, school=school
+    )
+
+
+def _initial(student: Student, record: StudentRecord | None) -> dict[str, str]:
+    sources = _sources(student, record)
+    initial = {}
+    for item in form_items.ITEMS:
+        if item.kind == form_items.PHOTO:
+            continue
+        row = sources[item.where]
+        initial[item.key] = _text(getattr(row, item.field, None) if row is not None else None)
+    return initial
+
+
+# Items checked together: a change to one is validated with the others (the ID number
+# against the birth date and sex it implies).
+ID_GROUP = ("id_type", "id_number", "birth_date", "sex")
+LOCKED_KEYS = frozenset(
+    item.key
+    for item in form_items.ITEMS
+    if item.reported and item.where not in (form_items.RECORD, form_items.PLACEMENT)
+)
+# do_update_student changes the person and the family; enrolment items change by the
+# intake flow and change requests, so the edit form shows them without changing them.
+ENROLMENT_KEYS = frozenset(
+    item.key for item in form_items.ITEMS if item.where in (form_items.RECORD, form_items.PLACEMENT)
+)
+
+
+def _changed(form: StudentForm, initial: dict[str, str]) -> dict[str, str]:
+    """The items whose posted value differs from the stored one. A field not posted at all
+    (a disabled one) is unchanged; a locked field posted anyway counts, so the service
+    refuses it on the field instead of the change vanishing silently."""
+    raw = {
+        key: value
+        for key, value in form.raw_values(list(initial)).items()
+        if field_name(key) in form.data and key not in ENROLMENT_KEYS
+    }
+    changed = {key: value for key, value in raw.items() if value.strip() != initial[key].strip()}
+    if any(key in changed for key in ID_GROUP):
+        for key in ID_GROUP:
+            changed.setdefault(key, raw.get(key, initial[key]))
+    return changed
+
+
+@login_required
+def student_edit(request, pk: int):
+    scope = scope_for(request.user)
+    student = scope.get_student(pk)
+    record = _open_record(student)
+    if record is None:
+        messages.error(request, _("This student has no open record to edit."))
+        return redirect("student_detail", pk=student.pk)
+    if not scope.can_edit_school(record.school):
+        raise PermissionDenied(
+            _("You may not change the students of %(school)s.") % {"school": record.school.name}
+        )
+    initial = _initial(student, record)
+    form = StudentForm(
+        request.POST or None,
+        initial={field_name(key): value for key, value in initial.items()},
+        locked=LOCKED_KEYS if record.is_locked else (),
+        readonly=ENROLMENT_KEYS,
+    )
+    warnings: list[FieldProblem] = []
+    if request.method == "POST":
+        form.is_valid()
+        changed = _changed(form, initial)
+        checked = validate_student(changed, today=calendar.today(), partial=True)
+        _put_problems(form, checked)
+        warnings = checked.warnings
+        if not changed:
+            messages.info(request, _("Nothing was changed."))
+            return redirect("student_detail", pk=student.pk)
+        if not form.errors:
+            values = {key: value for key, value in checked.values.items() if key in changed}
+            try:
+                services.do_update_student(student, values, actor=request.user)
+            except RuleViolation as error:
+                form_error(form, _on_field(error, changed))
+            else:
+                for warning in warnings:
+                    messages.warning(request, warning.message)
+                messages.success(
+                    request, _("%(name)s has been saved.") % {"name": values.get("name", student)}
+                )
+                return redirect("student_detail", pk=student.pk)
+    return _form_page(
+        request,
+        form,
+        title=_("Edit %(name)s") % {"name": student.name},
+        warnings=warnings,
+        student=student,
+        school=record.school,
+        locked=record.is_locked,
+    )
+
+
+@login_required
+@require_POST
+def id_check(request):
+    """The ID number's check while typing: its problems, and the birth date and sex it
+    implies filled into the form (an htmx fragment with out-of-band swaps)."""
+    scope_for(request.user).require("students.edit")
+    number = request.POST.get("id_number", "").strip()
+    id_type = request.POST.get("id_type", RESIDENT_ID)
+    context: dict[str, object] = {"problems": [], "notes": [], "filled": None}
+    if number and id_type in (RESIDENT_ID, ""):
+        result = check_id_number(number, today=calendar.today())
+        label = str(form_items.BY_KEY["id_number"].label)
+        context["problems"] = [FieldProblem("id_number", label, r).message for r in result.errors]
+        context["notes"] = [
+            FieldProblem("id_number", label, r, warning=True).message
+            for r in result.warnings + result.notes
+        ]
+        if result.ok and result.birth_date is not None:
+            form = StudentForm(
+                initial={"birth_date": result.birth_date.isoformat(), "sex": result.sex}
+            )
+            context["filled"] = [form["birth_date"], form["sex"]]
+    return render(request, "students/_id_check.html", context)
+
+
+# --- Double registrations (N11) ----------------------------------------------------------------
+
+
+def _person(student: Student) -> dict[str, object]:
+    """One side of a candidate pair, as the bureau compares them."""
+    records = sorted(student.records.all(), key=lambda r: (r.is_open, r.entry_date, r.pk))
+    record = records[-1] if records else None
+    return {
+        "student": student,
+        "sex": codes.name_of("sex", student.sex),
+        "masked_id": rules.mask_id_number(student.id_number),
+        "record": record,
+        "family": [member.name for member in student.family.all()],
+    }
+
+
+@login_required
+def duplicate_list(request):
+    scope = scope_for(request.user)
+    scope.require("duplicates.decide")
+    pairs = DuplicateCandidate.objects.filter(newer__in=scope.students()).prefetch_related(
+        "existing__family", "existing__records__school", "newer__family", "newer__records__school"
+    )
+    waiting = [
+        {"candidate": c, "sides": [_person(c.existing), _person(c.newer)]}
+        for c in pairs.filter(state=DuplicateCandidate.State.OPEN).order_by("created_at")
+    ]
+    decided = (
+        pairs.exclude(state=DuplicateCandidate.State.OPEN)
+        .select_related("existing", "newer", "decided_by")
+        .order_by("-decided_at")[:50]
+    )
+    return render(request, "students/duplicate_list.html", {"waiting": waiting, "decided": decided})
+
+
+@login_required
+@require_POST
+def duplicate_decide(request, pk: int):
+    scope = scope_for(request.user)
+    scope.require("duplicates.decide")
+    candidate = get_object_or_404(
+        DuplicateCandidate.objects.filter(newer__in=scope.students()), pk=pk
+    )
+    decision = request.POST.get("decision", "")
+    try:
+        services.do_decide_duplicate(candidate, decision, actor=request.user)
+    except RuleViolation as error:
+        messages.error(request, error.message)
+    else:
+        if decision == "withdraw":
+            text = _("The newer registration of %(name)s has been withdrawn.")
+        else:
+            text = _("%(name)s and the earlier registration are recorded as different people.")
+        messages.success(request, text % {"name": candidate.newer.name})
+    return redirect("duplicate_list")
+
+
+# --- Photos (B3, N2, N9) -------------------------------------------------------------------------
+
+
+@login_required
+def photo_upload(request):
+    """Photo collection: find a student for one photo, or upload a ZIP of many."""
+    scope = scope_for(request.user)
+    scope.require("students.edit")
+    query = request.GET.get("q", "").strip()
+    found = []
+    if query:
+        records = filtered_records(scope, StudentFilter.from_params({"q": query}))[:20]
+        for record in records:
+            record.masked_id = rules.mask_id_number(record.student.id_number)
+            found.append(record)
+    return render(
+        request,
+        "students/photo_upload.html",
+        {"query": query, "found": found, "zip_form": PhotoZipForm()},
+    )
+
+
+@login_required
+@require_POST
+def photo_zip_upload(request):
+    scope = scope_for(request.user)
+    scope.require("students.edit")
+    form = PhotoZipForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return render(
+            request,
+            "students/photo_upload.html",
+            {"query": "", "found": [], "zip_form": form},
+            status=400,
+        )
+    # The worker reads the ZIP from storage (it may run on another machine); the job
+    # deletes it when done.
+    path = default_storage.save(
+        f"uploads/photos/{uuid.uuid4().hex}.zip", form.cleaned_data["archive"]
+    )
+    try:
+        job = do_enqueue_job(PHOTO_JOB, {"path": path}, actor=request.user)
+    except Exception:
+        default_storage.delete(path)
+        raise
+    messages.success(request, _("The photos are being imported in the background."))
+    return redirect("job_detail", pk=job.pk)
+
+
+@login_required
+def student_photo_upload(request, pk: int):
+    scope = scope_for(request.user)
+    student = scope.get_student(pk)
+    scope.require("students.edit")
+    form = PhotoForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            warnings = do_set_photo(student, form.cleaned_data["photo"].read(), actor=request.user)
+        except RuleViolation as error:
+            form_error(form, error)
+        else:
+            for warning in warnings:
+                messages.warning(request, warning)
+            messages.success(
+                request, _("The photo of %(name)s has been stored.") % {"name": student}
+            )
+            return redirect("student_detail", pk=student.pk)
+    return render(request, "students/photo_form.html", {"form": form, "student": student})
