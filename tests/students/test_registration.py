@@ -103,3 +103,53 @@ def test_a_grade_outside_the_schools_stage_is_refused(cast, register):
     with pytest.raises(RuleViolation) as refused:
         register(grade="7")
     assert refused.value.field == "grade"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_schools_registering_one_person_at_once_give_one_open_record():
+    import threading
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL with real parallel connections")
+    from tests.conftest import make_cast
+    from xueji.core import services as calendar_services
+    from xueji.students.services import do_register_student
+    from xueji.students.validation import validate_student
+
+    from .conftest import TODAY, raw_student
+
+    cast = make_cast()
+    year = calendar_services.do_save_school_year(
+        actor=None,
+        county=cast.county,
+        start_year=2026,
+        autumn_start=datetime.date(2026, 9, 1),
+        spring_start=datetime.date(2027, 2, 22),
+    )
+    values = validate_student(raw_student(), today=TODAY).values
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def register(school, actor):
+        try:
+            barrier.wait()
+            do_register_student(values, actor=actor, school=school, school_year=year)
+            outcomes.append("registered")
+        except RuleViolation as refused:
+            outcomes.append(refused.field or "refused")
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=register, args=(cast.school_a1, cast.a1_registrar)),
+        threading.Thread(target=register, args=(cast.school_b1, cast.b1_registrar)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["id_number", "registered"]
+    assert StudentRecord.objects.count() == 1

@@ -77,4 +77,5 @@ def filtered_records(scope: Scope, wanted: StudentFilter) -> QuerySet[StudentRec
     if wanted.q:
         matching = search_students(scope.students(), wanted.q).values("pk")
         records = records.filter(student__in=matching)
-    return records.order_by("school__name", "student__name", "pk")
+    # Chinese registrars read lists in pinyin order, schools by their code.
+    return records.order_by("school__school_code", "student__pinyin_key", "pk")
