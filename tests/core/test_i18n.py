@@ -20,7 +20,7 @@ LOCALE = Path(xueji.__file__).parent / "locale"
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 WORD = re.compile(r"\b[A-Za-z][a-z]{2,}\b")
 # Words that stay as they are in a Chinese page: the product's name, the language switch.
-ZH_ALLOWED = {"Xueji", "English", "API"}
+ZH_ALLOWED = {"Xueji", "English", "API", "Excel"}
 
 
 class VisibleText(HTMLParser):
@@ -76,7 +76,11 @@ def data_strings() -> list[str]:
     # Code tables (男, 汉族 …) are national standards: data in every language.
     values += [name for table in codes.tables() for name in codes.names(table).values()]
     values += ["金乡县", "简体中文", "system"]
-    return sorted({v for v in values if v}, key=len, reverse=True)
+    # A one-letter Latin value (a login such as "c") would blank out letters of real
+    # words; one-character Chinese values (男, 是) are whole words and stay.
+    return sorted(
+        {v for v in values if v and (len(v) > 1 or not v.isascii())}, key=len, reverse=True
+    )
 
 
 def without_data(text: str) -> str:

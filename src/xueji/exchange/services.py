@@ -196,7 +196,9 @@ def import_students(
         # must not carry them (they would come back as second registrations).
         problems = {number: found for number, found in problems.items() if found.errors}
     if problems:
-        report.error_workbook = _error_workbook(sheet, problems)
+        # Nothing written (all-or-nothing, or a dry run): the workbook carries every row,
+        # so the registrar corrects the marked cells and uploads the whole file again.
+        report.error_workbook = _error_workbook(sheet, problems, every_row=not report.imported)
     progress(total, total)
     return report
 
@@ -253,15 +255,18 @@ def _register(
         )
 
 
-def _error_workbook(sheet: excel.Sheet, problems: dict[int, _RowProblems]) -> bytes:
-    """A second pass over the file picks the rows with problems, so the first pass never
-    had to keep 100,000 rows of cells in memory."""
+def _error_workbook(
+    sheet: excel.Sheet, problems: dict[int, _RowProblems], *, every_row: bool
+) -> bytes:
+    """A second pass over the file picks the rows (with problems only, or all of them),
+    so the first pass never had to keep 100,000 rows of cells in memory."""
 
     def rows() -> Iterator[excel.ErrorRow]:
         for number, cells in sheet.rows():
             found = problems.get(number)
-            if found is None:
+            if found is None and not every_row:
                 continue
+            found = found or _RowProblems()
             messages = [message for _key, message in found.errors + found.warnings]
             yield excel.ErrorRow(
                 cells=cells,

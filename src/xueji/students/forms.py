@@ -67,13 +67,13 @@ def form_sections() -> list[tuple[object, list[Item]]]:
 
 
 def _code_choices(item: Item) -> list[tuple[str, str]]:
-    choices = list(codes.names(item.table).items())
-    return choices if item.required else [EMPTY_CHOICE, *choices]
+    # Always an empty first choice: a required item left unchosen is refused by the
+    # validation, instead of the first code (男, 是 …) slipping in unnoticed.
+    return [EMPTY_CHOICE, *codes.names(item.table).items()]
 
 
 def _grade_choices(item: Item) -> list[tuple[str, str]]:
-    choices = [(str(grade), str(grade)) for grade in range(1, 10)]
-    return choices if item.required else [EMPTY_CHOICE, *choices]
+    return [EMPTY_CHOICE, *[(str(grade), str(grade)) for grade in range(1, 10)]]
 
 
 ID_CHECK_ATTRS = {

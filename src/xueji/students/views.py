@@ -433,7 +433,11 @@ def student_new(request):
         school = scope.unit
     else:
         raise PermissionDenied(_("Your role may not do this."))
-    form = StudentForm(request.POST or None, schools=schools)
+    form = StudentForm(
+        request.POST or None,
+        schools=schools,
+        initial={field_name(key): value for key, value in NEW_DEFAULTS.items()},
+    )
     warnings: list[FieldProblem] = []
     if request.method == "POST":
         form.is_valid()
@@ -466,6 +470,15 @@ def student_new(request):
                             "it is held for the bureau's decision."
                         ),
                     )
+                if done.reused_student:
+                    messages.info(
+                        request,
+                        _(
+                            "This ID number belongs to a former student of the registry: the "
+                            "new record continues their file, and their personal data is kept "
+                            "as it was. Check it on the student page."
+                        ),
+                    )
                 messages.success(
                     request,
                     _("%(name)s has been registered, pending intake.")
@@ -492,15 +505,32 @@ def _initial(student: Student, record: StudentRecord | None) -> dict[str, str]:
 # against the birth date and sex it implies).
 ID_GROUP = ("id_type", "id_number", "birth_date", "sex")
 LOCKED_KEYS = frozenset(
-    item.key
-    for item in form_items.ITEMS
-    if item.reported and item.where not in (form_items.RECORD, form_items.PLACEMENT)
+    item.key for item in form_items.ITEMS if item.reported and item.where != form_items.PLACEMENT
 )
-# do_update_student changes the person and the family; enrolment items change by the
-# intake flow and change requests, so the edit form shows them without changing them.
-ENROLMENT_KEYS = frozenset(
-    item.key for item in form_items.ITEMS if item.where in (form_items.RECORD, form_items.PLACEMENT)
-)
+# The provincial number is given by numbering (N3) and changes only by a transfer, so
+# the edit form shows it without changing it; grade and class stay the school's to edit.
+ENROLMENT_KEYS = frozenset({"provincial_number"})
+# A new pupil's usual values, so the registrar changes only what differs; items that
+# differ from pupil to pupil (sex, ethnicity, household type, guardians) start empty.
+NEW_DEFAULTS = {
+    "nationality": "156",
+    "id_type": "1",
+    "overseas": "00",
+    "health": "10",
+    "entry_method": "11",
+    "attendance": "1",
+    "source": "1",
+    "left_behind": "0",
+    "inclusive": "0",
+    "disability": "0",
+    "migrant_child": "0",
+    "orphan": "0",
+    "martyr_child": "0",
+    "government_place": "0",
+    "needs_aid": "0",
+    "one_subsidy": "0",
+    "school_bus": "0",
+}
 
 
 def _changed(form: StudentForm, initial: dict[str, str]) -> dict[str, str]:
