@@ -51,6 +51,8 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/v1/students/template"): "get_student_template",
     ("post", "/api/v1/students/import"): "import_students",
     ("get", "/api/v1/students/export"): "export_roster",
+    ("get", "/api/v1/number-templates"): "get_number_templates",
+    ("put", "/api/v1/number-templates"): "set_number_templates",
 }
 
 

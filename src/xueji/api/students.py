@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Status
+from ninja import Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from xueji.api.common import caller, require_member, scope_of
@@ -582,3 +582,47 @@ def list_codes(request, table: str):
     if table not in codes.tables():
         raise Http404(_("No such code table."))
     return [{"code": code, "name": name} for code, name in codes.names(table).items()]
+
+
+# --- The provincial number rule --------------------------------------------------------------
+
+
+class NumberTemplatesIO(Schema):
+    primary_number_template: str
+    junior_number_template: str
+
+
+@router.get(
+    "/number-templates",
+    response={200: NumberTemplatesIO, **READ_ERRORS},
+    tags=["national form"],
+    summary="Read the county's provincial number templates",
+)
+def get_number_templates(request):
+    scope = scope_of(request)
+    scope.require("setup.manage")
+    county = scope.county()
+    return {
+        "primary_number_template": county.primary_number_template,
+        "junior_number_template": county.junior_number_template,
+    }
+
+
+@router.put(
+    "/number-templates",
+    response={200: NumberTemplatesIO, **WRITE_ERRORS},
+    tags=["national form"],
+    summary="Set the county's provincial number templates",
+)
+def set_number_templates(request, payload: NumberTemplatesIO):
+    """New numbers follow the templates; numbers already given keep their value."""
+    county = services.do_set_number_templates(
+        scope_of(request).county(),
+        actor=caller(request),
+        primary=payload.primary_number_template,
+        junior=payload.junior_number_template,
+    )
+    return {
+        "primary_number_template": county.primary_number_template,
+        "junior_number_template": county.junior_number_template,
+    }

@@ -60,6 +60,7 @@ NAVIGATION: tuple[NavSection, ...] = (
             NavItem(_("Townships and schools"), "setup_units", "setup.manage"),
             NavItem(_("Users"), "user_list", "setup.manage"),
             NavItem(_("School calendar"), "calendar", "setup.manage"),
+            NavItem(_("Number rule"), "number_templates", "setup.manage"),
             NavItem(_("Audit log"), "audit_log", "audit.view"),
             NavItem(_("My unit"), "my_unit", "units.view", non_bureau_only=True),
             NavItem(_("Background jobs"), "job_list", "jobs.run"),

@@ -108,6 +108,39 @@ def j_number(division6: str, birth_date: datetime.date, sequence: int) -> str:
     return "J" + body + check_character(body)
 
 
+SAMPLE_FACTS = NumberFacts(
+    entry_year=2026, county_code="370828", township_ordinal=6, school_ordinal=4, school_in_county=3
+)
+
+
+def template_problem(template: str) -> str | None:
+    """Why a provincial number template cannot be used, or None. It must end with the
+    sequence, use only the known fields and give 8 to 20 digits (the student number field
+    holds 20; every known provincial layout has 11 to 13)."""
+    try:
+        prefix = number_prefix(template, SAMPLE_FACTS)
+        _head, width = template_parts(template)
+        sample = render_number(prefix, 1, width)
+    except RuleViolation as error:
+        return error.message
+    except (KeyError, ValueError, IndexError):
+        return _("The template uses an unknown field or format.")
+    if not sample.isdigit():
+        return _("The template must give digits only; it gives %(sample)s.") % {"sample": sample}
+    if not 8 <= len(sample) <= 20:
+        return _("The template gives %(length)d digits (%(sample)s); use 8 to 20.") % {
+            "length": len(sample),
+            "sample": sample,
+        }
+    return None
+
+
+def sample_number(template: str) -> str:
+    """What the first number under a template looks like, for the settings page."""
+    _head, width = template_parts(template)
+    return render_number(number_prefix(template, SAMPLE_FACTS), 1, width)
+
+
 NATIONAL_NUMBER = re.compile(r"^(G\d{17}[\dX]|L\d{18}|J\d{17}[\dX])$")
 
 

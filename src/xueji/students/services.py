@@ -593,6 +593,39 @@ def do_assign_numbers(
     return record
 
 
+def do_set_number_templates(county, *, actor, primary: str, junior: str):
+    """The province's coding rule for provincial numbers, as the bureau configures it
+    (DOMAIN.md): numbers already given keep their value; new ones follow the template."""
+    if actor is not None:
+        scope = scope_for(actor)
+        scope.require("setup.manage")
+        if scope.county() != county:
+            raise PermissionDenied(_("This county is outside your scope."))
+    primary, junior = primary.strip(), junior.strip()
+    for field, template in (
+        ("primary_number_template", primary),
+        ("junior_number_template", junior),
+    ):
+        problem = numbers.template_problem(template)
+        if problem:
+            raise RuleViolation(problem, field=field)
+    with transaction.atomic():
+        before = {
+            "primary_number_template": county.primary_number_template,
+            "junior_number_template": county.junior_number_template,
+        }
+        after = {"primary_number_template": primary, "junior_number_template": junior}
+        diff = changes(before, after)
+        if diff:
+            county.primary_number_template = primary
+            county.junior_number_template = junior
+            county.save(update_fields=list(after))
+            record_event(
+                "county.number_templates_set", actor=actor, target=county, data={"changes": diff}
+            )
+    return county
+
+
 # --- Revealing and duplicates --------------------------------------------------------------------
 
 REVEALABLE = {

@@ -1,14 +1,9 @@
 from django.urls import path
 
-# `jobs` is imported for its side effect: importing students.jobs registers the
-# "photos.import_zip" job kind with core.jobs. (The worker process loads no URLs, so
-# StudentsConfig.ready() should import it as well, as the audit app does for its job.)
-from xueji.students import (
-    jobs,  # noqa: F401
-    views,
-)
+from xueji.students import number_views, views
 
 urlpatterns = [
+    path("setup/numbers/", number_views.number_templates, name="number_templates"),
     path("students/", views.student_list, name="student_list"),
     path("students/new/", views.student_new, name="student_new"),
     path("students/id-check/", views.id_check, name="student_id_check"),
