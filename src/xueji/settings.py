@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "xueji.core",
     "xueji.students",
     "xueji.exchange",
+    "xueji.changes",
+    "xueji.reports",
     "xueji.api",
 ]
 
@@ -226,3 +228,16 @@ TRUSTED_PROXY = os.environ.get("XUEJI_TRUSTED_PROXY", "127.0.0.1")
 XUEJI_WORKER_IDLE_SECONDS = float(os.environ.get("XUEJI_WORKER_IDLE_SECONDS", "1.0"))
 # The largest spreadsheet an import accepts (issue 3, B2): 100,000 rows fit in far less.
 XUEJI_IMPORT_MAX_BYTES = int(os.environ.get("XUEJI_IMPORT_MAX_MB", "50")) * 1024 * 1024
+
+# --- Printed papers (B4) ---------------------------------------------------------------
+# The address people reach Xueji at: printed QR codes and codes point to {this}/verify/.
+XUEJI_PUBLIC_URL = os.environ.get("XUEJI_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# A TrueType CJK font (.ttf/.ttc) to embed in PDFs. Empty: the first that exists of the
+# usual Debian and Windows fonts (WenQuanYi Zen Hei, SimSun, ...; see
+# xueji.reports.fonts.BODY_FONT_CANDIDATES). Without one, ReportLab's built-in STSong-Light
+# still prints every character of the basic plane.
+XUEJI_PDF_FONT = os.environ.get("XUEJI_PDF_FONT", "")
+# A font for rare characters outside the basic plane (Debian's fonts-hanazono HanaMinB.ttf,
+# Windows' simsunb.ttf). Empty: whichever of those exists. Without one such characters
+# print as "□" and the paper names them in a notice.
+XUEJI_PDF_EXTB_FONT = os.environ.get("XUEJI_PDF_EXTB_FONT", "")

@@ -32,6 +32,8 @@ urlpatterns = [
     path("jobs/<int:pk>/download/", core_views.job_download, name="job_download"),
     path("audit/", include("xueji.audit.urls")),
     path("exchange/", include("xueji.exchange.urls")),
+    # Public: anyone holding a printed paper may check it (no personal data without login).
+    path("verify/", include("xueji.reports.urls")),
     path("", include("xueji.students.urls")),
     path("", include("xueji.orgs.urls")),
     path("api/v1/", api.urls),

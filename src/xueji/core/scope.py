@@ -37,10 +37,13 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "students.edit",
             "students.reveal",
             "duplicates.decide",
+            "changes.view",
+            "changes.request",
+            "changes.decide",
         }
     ),
     Role.BUREAU_LEADER: frozenset(
-        {"units.view", "users.view", "audit.view", "overview.view", "students.view"}
+        {"units.view", "users.view", "audit.view", "overview.view", "students.view", "changes.view"}
     ),
     Role.CENTRAL_REGISTRAR: frozenset(
         {
@@ -50,6 +53,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "students.view",
             "students.edit",
             "students.reveal",
+            "changes.view",
+            "changes.request",
         }
     ),
     Role.SCHOOL_REGISTRAR: frozenset(
@@ -60,9 +65,11 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "students.view",
             "students.edit",
             "students.reveal",
+            "changes.view",
+            "changes.request",
         }
     ),
-    Role.SCHOOL_LEADER: frozenset({"units.view", "users.view", "students.view"}),
+    Role.SCHOOL_LEADER: frozenset({"units.view", "users.view", "students.view", "changes.view"}),
 }
 
 
@@ -195,6 +202,27 @@ class Scope:
         if not self.may("students.edit") or not self.can_see(school):
             return False
         return self.level == self.COUNTY or school.pk == (self.unit.pk if self.unit else None)
+
+    # --- change requests (issue 4) ----------------------------------------------------------
+
+    def requests(self):
+        """Requests sent from or to a school of the scope."""
+        from django.db.models import Q
+
+        from xueji.changes.models import ChangeRequest
+
+        if not self.may("changes.view"):
+            return ChangeRequest.objects.none()
+        schools = self.schools()
+        return ChangeRequest.objects.filter(
+            Q(from_school__in=schools) | Q(to_school__in=schools)
+        ).select_related("student", "from_school", "to_school")
+
+    def get_request(self, pk):
+        found = self.requests().filter(pk=pk).first()
+        if found is None:
+            raise Http404(_("No such request in your scope."))
+        return found
 
     def jobs(self):
         from xueji.core.models import Job
