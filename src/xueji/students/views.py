@@ -7,17 +7,15 @@ names; validation problems come from validate_student, the one place that checks
 """
 
 import datetime
-import uuid
 from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers, patch_cache_control, patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -26,13 +24,10 @@ from django.views.decorators.http import require_POST
 from xueji.audit.models import AuditEvent
 from xueji.core import calendar
 from xueji.core.errors import RuleViolation
-from xueji.core.jobs import do_enqueue_job
 from xueji.core.scope import Scope, scope_for
 from xueji.core.views import form_error
 from xueji.students import codes, form_items, rules, services
 from xueji.students.forms import (
-    PhotoForm,
-    PhotoZipForm,
     ReasonForm,
     StudentFilterForm,
     StudentForm,
@@ -48,13 +43,11 @@ from xueji.students.models import (
     Student,
     StudentRecord,
 )
-from xueji.students.photo_services import do_set_photo
 from xueji.students.queries import StudentFilter, filtered_records
 from xueji.students.validation import FieldProblem, Validated, validate_student
 
 PAGE_SIZE = 50
 SCHOOL_ORDER = ("parent__ordinal", "parent__name", "ordinal", "name")
-PHOTO_JOB = "photos.import_zip"
 
 # The student's audit events, named for people; an action without a name shows its code.
 ACTION_LABELS = {
@@ -71,9 +64,8 @@ ACTION_LABELS = {
 
 # What the "show" buttons reveal (services.do_reveal), and the cells each one fills.
 STUDENT_ADDRESSES = ("current_address", "mailing_address", "home_address")
-FAMILY_REVEALABLE = ("id_number", "current_address")
-# A family member's household address is masked too; do_reveal does not return it.
-FAMILY_MASKED = (*FAMILY_REVEALABLE, "hukou_address")
+FAMILY_REVEALABLE = ("id_number", "current_address", "hukou_address")
+FAMILY_MASKED = FAMILY_REVEALABLE
 FAMILY = (form_items.FAMILY_1, form_items.FAMILY_2)
 
 
@@ -628,127 +620,3 @@ def id_check(request):
 
 
 # --- Double registrations (N11) ----------------------------------------------------------------
-
-
-def _person(student: Student) -> dict[str, object]:
-    """One side of a candidate pair, as the bureau compares them."""
-    records = sorted(student.records.all(), key=lambda r: (r.is_open, r.entry_date, r.pk))
-    record = records[-1] if records else None
-    return {
-        "student": student,
-        "sex": codes.name_of("sex", student.sex),
-        "masked_id": rules.mask_id_number(student.id_number),
-        "record": record,
-        "family": [member.name for member in student.family.all()],
-    }
-
-
-@login_required
-def duplicate_list(request):
-    scope = scope_for(request.user)
-    scope.require("duplicates.decide")
-    pairs = DuplicateCandidate.objects.filter(newer__in=scope.students()).prefetch_related(
-        "existing__family", "existing__records__school", "newer__family", "newer__records__school"
-    )
-    waiting = [
-        {"candidate": c, "sides": [_person(c.existing), _person(c.newer)]}
-        for c in pairs.filter(state=DuplicateCandidate.State.OPEN).order_by("created_at")
-    ]
-    decided = (
-        pairs.exclude(state=DuplicateCandidate.State.OPEN)
-        .select_related("existing", "newer", "decided_by")
-        .order_by("-decided_at")[:50]
-    )
-    return render(request, "students/duplicate_list.html", {"waiting": waiting, "decided": decided})
-
-
-@login_required
-@require_POST
-def duplicate_decide(request, pk: int):
-    scope = scope_for(request.user)
-    scope.require("duplicates.decide")
-    candidate = get_object_or_404(
-        DuplicateCandidate.objects.filter(newer__in=scope.students()), pk=pk
-    )
-    decision = request.POST.get("decision", "")
-    try:
-        services.do_decide_duplicate(candidate, decision, actor=request.user)
-    except RuleViolation as error:
-        messages.error(request, error.message)
-    else:
-        if decision == "withdraw":
-            text = _("The newer registration of %(name)s has been withdrawn.")
-        else:
-            text = _("%(name)s and the earlier registration are recorded as different people.")
-        messages.success(request, text % {"name": candidate.newer.name})
-    return redirect("duplicate_list")
-
-
-# --- Photos (B3, N2, N9) -------------------------------------------------------------------------
-
-
-@login_required
-def photo_upload(request):
-    """Photo collection: find a student for one photo, or upload a ZIP of many."""
-    scope = scope_for(request.user)
-    scope.require("students.edit")
-    query = request.GET.get("q", "").strip()
-    found = []
-    if query:
-        records = filtered_records(scope, StudentFilter.from_params({"q": query}))[:20]
-        for record in records:
-            record.masked_id = rules.mask_id_number(record.student.id_number)
-            found.append(record)
-    return render(
-        request,
-        "students/photo_upload.html",
-        {"query": query, "found": found, "zip_form": PhotoZipForm()},
-    )
-
-
-@login_required
-@require_POST
-def photo_zip_upload(request):
-    scope = scope_for(request.user)
-    scope.require("students.edit")
-    form = PhotoZipForm(request.POST, request.FILES)
-    if not form.is_valid():
-        return render(
-            request,
-            "students/photo_upload.html",
-            {"query": "", "found": [], "zip_form": form},
-            status=400,
-        )
-    # The worker reads the ZIP from storage (it may run on another machine); the job
-    # deletes it when done.
-    path = default_storage.save(
-        f"uploads/photos/{uuid.uuid4().hex}.zip", form.cleaned_data["archive"]
-    )
-    try:
-        job = do_enqueue_job(PHOTO_JOB, {"path": path}, actor=request.user)
-    except Exception:
-        default_storage.delete(path)
-        raise
-    messages.success(request, _("The photos are being imported in the background."))
-    return redirect("job_detail", pk=job.pk)
-
-
-@login_required
-def student_photo_upload(request, pk: int):
-    scope = scope_for(request.user)
-    student = scope.get_student(pk)
-    scope.require("students.edit")
-    form = PhotoForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            warnings = do_set_photo(student, form.cleaned_data["photo"].read(), actor=request.user)
-        except RuleViolation as error:
-            form_error(form, error)
-        else:
-            for warning in warnings:
-                messages.warning(request, warning)
-            messages.success(
-                request, _("The photo of %(name)s has been stored.") % {"name": student}
-            )
-            return redirect("student_detail", pk=student.pk)
-    return render(request, "students/photo_form.html", {"form": form, "student": student})

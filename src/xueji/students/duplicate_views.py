@@ -1,0 +1,70 @@
+"""The bureau's double-registration page (N11): candidate pairs side by side, decided by
+"not the same person" or "withdraw the newer registration", both audited by the service."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from xueji.core.errors import RuleViolation
+from xueji.core.scope import scope_for
+from xueji.students import codes, rules, services
+from xueji.students.models import DuplicateCandidate, Student
+
+
+def _person(student: Student) -> dict[str, object]:
+    """One side of a candidate pair, as the bureau compares them."""
+    records = sorted(student.records.all(), key=lambda r: (r.is_open, r.entry_date, r.pk))
+    record = records[-1] if records else None
+    return {
+        "student": student,
+        "sex": codes.name_of("sex", student.sex),
+        "masked_id": rules.mask_id_number(student.id_number),
+        "record": record,
+        "family": [member.name for member in student.family.all()],
+    }
+
+
+@login_required
+def duplicate_list(request):
+    scope = scope_for(request.user)
+    scope.require("duplicates.decide")
+    pairs = DuplicateCandidate.objects.filter(newer__in=scope.students()).prefetch_related(
+        "existing__family", "existing__records__school", "newer__family", "newer__records__school"
+    )
+    waiting = [
+        {"candidate": c, "sides": [_person(c.existing), _person(c.newer)]}
+        for c in pairs.filter(state=DuplicateCandidate.State.OPEN).order_by("created_at")
+    ]
+    decided = (
+        pairs.exclude(state=DuplicateCandidate.State.OPEN)
+        .select_related("existing", "newer", "decided_by")
+        .order_by("-decided_at")[:50]
+    )
+    return render(request, "students/duplicate_list.html", {"waiting": waiting, "decided": decided})
+
+
+@login_required
+@require_POST
+def duplicate_decide(request, pk: int):
+    scope = scope_for(request.user)
+    scope.require("duplicates.decide")
+    candidate = get_object_or_404(
+        DuplicateCandidate.objects.filter(newer__in=scope.students()), pk=pk
+    )
+    decision = request.POST.get("decision", "")
+    try:
+        services.do_decide_duplicate(candidate, decision, actor=request.user)
+    except RuleViolation as error:
+        messages.error(request, error.message)
+    else:
+        if decision == "withdraw":
+            text = _("The newer registration of %(name)s has been withdrawn.")
+        else:
+            text = _("%(name)s and the earlier registration are recorded as different people.")
+        messages.success(request, text % {"name": candidate.newer.name})
+    return redirect("duplicate_list")
+
+
+# --- Photos (B3, N2, N9) -------------------------------------------------------------------------
