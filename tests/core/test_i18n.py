@@ -10,6 +10,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 import xueji
 from xueji.audit.models import AuditEvent
+from xueji.changes import rules as change_rules
 from xueji.core.models import CalendarDay, Job
 from xueji.orgs.models import Unit, User
 from xueji.students import codes
@@ -75,6 +76,13 @@ def data_strings() -> list[str]:
     values += AuditEvent.objects.values_list("action", flat=True)
     # Code tables (男, 汉族 …) are national standards: data in every language.
     values += [name for table in codes.tables() for name in codes.names(table).values()]
+    # The change rules' reasons and documents (家庭迁居, 户口本 …) are configuration data.
+    values += list(change_rules.config()["documents"].values())
+    values += [
+        reason["label"]
+        for kind in change_rules.config()["kinds"].values()
+        for reason in kind["reasons"].values()
+    ]
     values += ["金乡县", "简体中文", "system"]
     # A one-letter Latin value (a login such as "c") would blank out letters of real
     # words; one-character Chinese values (男, 是) are whole words and stay.
@@ -141,6 +149,18 @@ def page_paths(cast, job) -> list[str]:
         "student_detail": {"pk": student.pk},
         "student_edit": {"pk": student.pk},
         "student_photo_upload": {"pk": student.pk},
+        "session_detail": {"pk": cast.county.sessions.get_or_create(date="2026-12-02")[0].pk},
+        "request_detail": {
+            "pk": student.requests.create(
+                kind="transfer",
+                record=student.records.get(),
+                from_school=cast.school_a1,
+                to_school=cast.school_b1,
+                reason="moved",
+                effective_date="2026-11-30",
+                waiting_since="2026-11-30T08:00:00+08:00",
+            ).pk
+        },
     }
     paths = []
 

@@ -42,6 +42,7 @@ api.add_router("", tokens.router)
 # Before students: its /students/{student_id} would otherwise take /students/template.
 api.add_router("", "xueji.api.exchange.router")
 api.add_router("", "xueji.api.students.router")
+api.add_router("", "xueji.api.changes.router")
 
 
 @api.exception_handler(RuleViolation)

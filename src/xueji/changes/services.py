@@ -19,6 +19,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -78,7 +79,7 @@ def _require_bureau(actor, capability: str = "changes.decide") -> Scope:
     return scope
 
 
-def _supervises(actor, school: Unit) -> bool:
+def supervises(actor, school: Unit) -> bool:
     scope = _scope(actor)
     return (
         scope.level == scope.TOWNSHIP
@@ -165,7 +166,7 @@ def _check_kind(
     outside_school: str,
 ) -> None:
     status = record.status
-    at_school = _("The student must be at school (在校) for this request.")
+    at_school = _("The student must be at school for this request.")
     if kind in rules.TRANSFER_KINDS:
         problem = rules.transfer_window_problem(day)
         if problem:
@@ -463,7 +464,7 @@ def may_print(actor, request: ChangeRequest) -> bool:
     return (
         not request.from_school.has_printer
         and is_rural_primary(request.from_school)
-        and _supervises(actor, request.from_school)
+        and supervises(actor, request.from_school)
     )
 
 
@@ -538,7 +539,7 @@ def do_central_review(
 ) -> ChangeRequest:
     """A rural primary school's request is re-reviewed and stamped by its central school,
     or returned to the school to start the documents again."""
-    if not _supervises(actor, request.from_school) or not needs_central_review(request):
+    if not supervises(actor, request.from_school) or not needs_central_review(request):
         raise PermissionDenied(_("Only the school's central school re-reviews this request."))
     if not approve and not comment.strip():
         raise RuleViolation(_("Comment: say why the request is returned."), field="comment")
@@ -603,6 +604,16 @@ def next_open_session(county, on: datetime.date | None = None) -> ApprovalSessio
     """The session a request submitted now waits for: the next session day whose session
     has not closed (C6)."""
     on = on or calendar.today()
+    # A past session that was opened, or holds requests, but never closed is still the
+    # current one: its requests must not be stranded behind a later date.
+    stale = (
+        ApprovalSession.objects.filter(county=county, closed_at__isnull=True, date__lt=on)
+        .filter(Q(opened_at__isnull=False) | Q(requests__state=State.SUBMITTED))
+        .order_by("date")
+        .first()
+    )
+    if stale is not None:
+        return stale
     year = calendar.current_school_year(county, on)
     weekday = year.approval_weekday if year else 2
     special = calendar.special_days(county)
@@ -620,7 +631,7 @@ def do_submit(
 ) -> ChangeRequest:
     """Step 4: the request goes to the bureau and queues for the next session. A unit that
     lets a proxy carry it records the proxy and its phone call with the bureau (C7)."""
-    if not (_supervises(actor, request.from_school) and needs_central_review(request)):
+    if not (supervises(actor, request.from_school) and needs_central_review(request)):
         _require_school(actor, request.from_school)
     proxy = {key: (value or "").strip() for key, value in (proxy or {}).items()}
     if proxy.get("name"):
@@ -923,11 +934,7 @@ def is_overdue(request: ChangeRequest, today: datetime.date | None = None) -> bo
 def do_file_plan(unit: Unit, data: bytes, *, actor, note: str = "") -> ChangePlan:
     """A unit files its change-management plan (异动管理方案) with the bureau."""
     scope = _scope(actor)
-    if (
-        not scope.may("changes.request")
-        or (scope.unit is None or scope.unit.pk != unit.pk)
-        and scope.level != scope.COUNTY
-    ):
+    if not scope.may("changes.request") or scope.unit is None or scope.unit.pk != unit.pk:
         raise PermissionDenied(_("A unit files its own plan."))
     content_type = rules.sniff_evidence(data)
     if content_type is None:

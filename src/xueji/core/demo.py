@@ -6,9 +6,13 @@ and skips whatever already exists, so running it twice duplicates nothing.
 
 import datetime
 from dataclasses import dataclass, field
+from functools import cache
 
+from django.contrib.auth import password_validation
+from django.contrib.auth.hashers import make_password
 from pypinyin import Style, lazy_pinyin
 
+from xueji.changes.demo_changes import load_demo_changes
 from xueji.core import services as calendar_services
 from xueji.core.models import CalendarDay
 from xueji.orgs import services
@@ -88,6 +92,7 @@ class DemoResult:
     created_units: int = 0
     created_users: int = 0
     created_students: int = 0
+    created_changes: int = 0
     logins: list[DemoLogin] = field(default_factory=list)
 
 
@@ -115,6 +120,13 @@ def _school(result: DemoResult, township: Unit, name: str, **facts) -> Unit:
     return services.do_create_school(actor=None, township=township, name=name, **facts)
 
 
+@cache
+def _demo_password_hash() -> str:
+    """Every demo account shares one password: validate and hash it once, not 112 times."""
+    password_validation.validate_password(DEMO_PASSWORD)
+    return make_password(DEMO_PASSWORD)
+
+
 def _user(result: DemoResult, unit: Unit, username: str, role: str, index: int) -> None:
     if not User.objects.filter(username=username).exists():
         services.do_create_user(
@@ -122,6 +134,7 @@ def _user(result: DemoResult, unit: Unit, username: str, role: str, index: int) 
             unit=unit,
             username=username,
             password=DEMO_PASSWORD,
+            password_hash=_demo_password_hash(),
             role=role,
             full_name=person_name(index),
             phone=f"0537-87{index:05d}"[:13],
@@ -249,6 +262,8 @@ def load_demo_county(students: int = DEMO_STUDENTS) -> DemoResult:
 
     _calendar(county)
     result.created_students = load_demo_students(target=students)
+    # Change requests in every state and the coming Wednesday's session open (issue 4).
+    result.created_changes = load_demo_changes()
     result.logins = showcase_logins()
     return result
 

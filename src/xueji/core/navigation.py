@@ -43,8 +43,26 @@ NAVIGATION: tuple[NavSection, ...] = (
             NavItem(_("Double registrations"), "duplicate_list", "duplicates.decide"),
         ),
     ),
-    NavSection("changes", _("Changes"), ()),
-    NavSection("approvals", _("Approvals"), ()),
+    NavSection(
+        "changes",
+        _("Changes"),
+        (
+            NavItem(_("Change requests"), "request_list", "changes.view"),
+            NavItem(_("New change request"), "request_new", "changes.request"),
+            NavItem(_("Change-management plans"), "plan_list", "changes.view"),
+        ),
+    ),
+    NavSection(
+        "approvals",
+        _("Approvals"),
+        (
+            # The bureau leader reads the session and signs it off; only the registrar decides.
+            NavItem(
+                _("Wednesday approval session"), "session_current", "changes.view", bureau_only=True
+            ),
+            NavItem(_("Past sessions"), "session_list", "changes.view", bureau_only=True),
+        ),
+    ),
     NavSection(
         "reports",
         _("Statistics"),
@@ -82,7 +100,7 @@ def visible_sections(scope: Scope, current_path: str = "") -> list[dict]:
             if item.non_bureau_only and scope.level == scope.COUNTY:
                 continue
             url = reverse(item.url_name)
-            items.append({"label": item.label, "url": url, "active": current_path.startswith(url)})
+            items.append({"label": item.label, "url": url, "active": False})
         if items:
             sections.append(
                 {
@@ -92,4 +110,16 @@ def visible_sections(scope: Scope, current_path: str = "") -> list[dict]:
                     "active": any(i["active"] for i in items),
                 }
             )
+    _mark_active(sections, current_path)
     return sections
+
+
+def _mark_active(sections: list[dict], current_path: str) -> None:
+    """Only the item whose address is the longest prefix of the page's is active, so
+    /changes/new/ lights "new change request", not also "change requests" (/changes/)."""
+    items = [item for section in sections for item in section["items"]]
+    matching = [item for item in items if current_path.startswith(item["url"])]
+    if matching:
+        max(matching, key=lambda item: len(item["url"]))["active"] = True
+    for section in sections:
+        section["active"] = any(item["active"] for item in section["items"])

@@ -1,6 +1,8 @@
 """Login, the dashboard, health, password, calendar and background jobs: thin views that
 ask the scope for rows and a service for every change."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
@@ -11,6 +13,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -68,6 +71,32 @@ def _unit_attention(scope) -> dict:
     }
 
 
+def _waiting_on_unit(scope) -> dict:
+    """P4: the change requests whose waiting step the user's unit owes, and how many of
+    them are overdue; for the bureau also the queue of the session it works in (C6)."""
+    from xueji.changes import services as change_services
+    from xueji.changes.models import PENDING_STATES, State
+    from xueji.changes.session_views import current_session
+
+    pending = scope.requests().filter(state__in=PENDING_STATES)
+    waiting = [r for r in pending if change_services.owed_by(r) == scope.unit]
+    # Whether a step is overdue depends only on the day it began waiting: ask once a day.
+    overdue_on: dict = {}
+    for change in waiting:
+        day = timezone.localdate(change.waiting_since)
+        if day not in overdue_on:
+            overdue_on[day] = change_services.is_overdue(change)
+    result: dict[str, Any] = {
+        "waiting": len(waiting),
+        "overdue": sum(1 for r in waiting if overdue_on[timezone.localdate(r.waiting_since)]),
+    }
+    if scope.level == scope.COUNTY:
+        session = current_session(scope.unit.county)
+        result["session"] = session
+        result["queue"] = session.requests.filter(state=State.SUBMITTED).count()
+    return result
+
+
 @login_required
 def dashboard(request):
     scope = scope_for(request.user)
@@ -86,6 +115,8 @@ def dashboard(request):
         )
         if scope.may("overview.view"):
             context.update(_unit_attention(scope))
+        if scope.may("changes.view"):
+            context["changes"] = _waiting_on_unit(scope)
     return render(request, "core/dashboard.html", context)
 
 
@@ -113,7 +144,10 @@ def password_change(request):
 def overview(request):
     scope = scope_for(request.user)
     scope.require("overview.view")
-    return render(request, "core/overview.html", _unit_attention(scope) | {"scope": scope})
+    from xueji.changes.session_views import units_without_plan
+
+    context = _unit_attention(scope) | {"scope": scope, "without_plan": units_without_plan(scope)}
+    return render(request, "core/overview.html", context)
 
 
 # --- Calendar (P3) -----------------------------------------------------------------------

@@ -15,19 +15,13 @@ from xueji.core.scope import scope_for
 from xueji.core.views import form_error
 from xueji.students import numbers, services
 
-TEMPLATE_HELP = gettext_lazy(
-    "Fields: {year:02d} entry year, {county} the county's two digits, {township:02d} the "
-    "township's ordinal, {school:02d} the school's ordinal, {school_in_county:02d} the junior "
-    "school's ordinal in the county; it must end with the sequence, e.g. {seq:04d}."
-)
-
 
 class NumberTemplateForm(forms.Form):
     primary_number_template = forms.CharField(
-        label=gettext_lazy("Primary number template"), max_length=80, help_text=TEMPLATE_HELP
+        label=gettext_lazy("Primary number template"), max_length=80
     )
     junior_number_template = forms.CharField(
-        label=gettext_lazy("Junior number template"), max_length=80, help_text=TEMPLATE_HELP
+        label=gettext_lazy("Junior number template"), max_length=80
     )
 
 

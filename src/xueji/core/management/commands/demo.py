@@ -21,7 +21,8 @@ class Command(BaseCommand):
         result = load_demo_county(students=options["students"])
         self.stdout.write(
             f"Demo county loaded: {result.created_units} new unit(s), "
-            f"{result.created_users} new user(s), {result.created_students} new student(s)."
+            f"{result.created_users} new user(s), {result.created_students} new student(s), "
+            f"{result.created_changes} new change request(s)."
         )
         self.stdout.write("")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD})")
