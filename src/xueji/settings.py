@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "xueji.students",
     "xueji.exchange",
     "xueji.changes",
+    "xueji.intake",
     "xueji.reports",
     "xueji.api",
 ]

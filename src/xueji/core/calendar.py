@@ -4,12 +4,17 @@ These read the database and hand plain facts to the pure rules in core/rules.py.
 """
 
 import datetime
+from collections.abc import Callable
 
 from django.utils import timezone
 
 from xueji.core import rules
 from xueji.core.models import CalendarDay, SchoolYear
 from xueji.orgs.models import County, Stage, Unit
+
+# Apps say when a unit has done the work a deadline asks for: key → (unit, year) → done.
+# Without a check a deadline is never done, and a past one stays red (overdue).
+DONE_CHECKS: dict[str, Callable[[Unit, SchoolYear], bool]] = {}
 
 
 def today() -> datetime.date:
@@ -58,9 +63,14 @@ def deadlines_of(unit: Unit, on: datetime.date | None = None) -> list[rules.Dead
     if year is None:
         return []
     return [
-        rules.deadline_status(deadline, on)
+        rules.deadline_status(deadline, on, done=_done(deadline.key, unit, year))
         for deadline in rules.deadlines_for(year_facts(year), unit_facts(unit))
     ]
+
+
+def _done(key: str, unit: Unit, year: SchoolYear) -> bool:
+    check = DONE_CHECKS.get(key)
+    return bool(check and check(unit, year))
 
 
 def next_session(county: County, on: datetime.date | None = None) -> datetime.date | None:

@@ -1,0 +1,1 @@
+from tests.students.conftest import register, school_year  # noqa: F401
