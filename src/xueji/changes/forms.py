@@ -79,7 +79,7 @@ class RequestForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     effective_date = forms.DateField(
-        label=_("Effective date"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Effective date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
 
     def __init__(self, *args, kind: str, schools=None, **kwargs):

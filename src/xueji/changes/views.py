@@ -332,7 +332,9 @@ def _documents(change: ChangeRequest, bound: dict) -> list[dict]:
             "name": rules.document_name(code),
             "scans": scans.get(code, []),
             "checked": any(e.checked_at for e in scans.get(code, [])),
-            "form": bound.get(f"evidence:{code}") or EvidenceForm(initial={"document": code}),
+            # One form per document: ids carry the document so each label finds its box.
+            "form": bound.get(f"evidence:{code}")
+            or EvidenceForm(initial={"document": code}, auto_id=f"id_{code}_%s"),
         }
         for code in rules.required_documents(change.kind, change.reason)
     ]
@@ -451,8 +453,8 @@ def _scan_bytes(form) -> bytes:
 def evidence_add(request, pk: int):
     scope = scope_for(request.user)
     change = scope.get_request(pk)
-    form = EvidenceForm(request.POST, request.FILES)
     document = request.POST.get("document", "")
+    form = EvidenceForm(request.POST, request.FILES, auto_id=f"id_{document}_%s")
     if form.is_valid():
         try:
             services.do_add_evidence(

@@ -48,15 +48,17 @@ class PasswordChangeForm(forms.Form):
 class SchoolYearForm(forms.Form):
     start_year = forms.IntegerField(label=_("Start year"), min_value=2000, max_value=2100)
     autumn_start = forms.DateField(
-        label=_("Autumn semester starts"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Autumn semester starts"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     spring_start = forms.DateField(
-        label=_("Spring semester starts"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Spring semester starts"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     entry_age = forms.IntegerField(label=_("Entry age"), min_value=3, max_value=9, initial=6)
     entry_age_cutoff = forms.DateField(
         label=_("Entry age cut-off date"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("A pupil must have reached the entry age on this day (N1)."),
     )
     approval_weekday = forms.TypedChoiceField(
@@ -80,6 +82,8 @@ class SchoolYearForm(forms.Form):
 
 
 class CalendarDayForm(forms.Form):
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(
+        label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     kind = forms.ChoiceField(label=_("Kind"), choices=CalendarDay.Kind.choices)
     name = forms.CharField(label=_("Name"), max_length=40, required=False)

@@ -99,7 +99,7 @@ def item_field(item: Item) -> forms.Field:
         attrs["maxlength"] = item.max_length
     widget: forms.Widget
     if item.kind == form_items.DATE:
-        widget = forms.DateInput(attrs={"type": "date"})
+        widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     elif item.kind == form_items.ID_NUMBER:
         attrs["maxlength"] = 30
         if item.key == "id_number":

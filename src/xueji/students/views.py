@@ -60,6 +60,7 @@ ACTION_LABELS = {
     "record.numbered": gettext_lazy("Numbers assigned"),
     "record.placed": gettext_lazy("Grade and class set"),
     "duplicate.decided": gettext_lazy("Double registration decided"),
+    "student.corrected": gettext_lazy("Corrected by an approved request"),
 }
 
 # What the "show" buttons reveal (services.do_reveal), and the cells each one fills.
