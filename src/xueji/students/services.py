@@ -155,6 +155,13 @@ def do_register_student(
     the bureau's decision (a DuplicateCandidate), never silently accepted.
     """
     check_registration(actor, school, status)
+    # Values come cleaned by validation.validate_student; a caller that skipped it must not
+    # leave a nameless person behind.
+    for key in ("name", "sex", "birth_date", "grade"):
+        if not values.get(key):
+            raise RuleViolation(
+                _("%(label)s: this item is required.") % {"label": BY_KEY[key].label}, field=key
+            )
     parts = _split(values)
     grade = int(parts[PLACEMENT].get("grade") or 0)
     stage = _stage_and_grade(school, grade)
