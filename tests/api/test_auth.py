@@ -30,6 +30,8 @@ def every_operation(client):
             "request_id",
             "evidence_id",
             "session_id",
+            "entry_id",
+            "school_id",
         ):
             concrete = concrete.replace("{" + name + "}", "1")
         concrete = concrete.replace("{start_year}", "2026").replace("{table}", "ethnicity")

@@ -78,6 +78,27 @@ EXPECTED_OPERATIONS = {
     ("post", "/api/v1/sessions/{session_id}/sign-off"): "sign_off_session",
     ("get", "/api/v1/plans"): "list_plans",
     ("post", "/api/v1/plans"): "file_plan",
+    # Intake (issue 5)
+    ("get", "/api/v1/intake"): "get_intake",
+    ("get", "/api/v1/intake/entries"): "list_intake_entries",
+    ("post", "/api/v1/intake/entries"): "enter_pupil",
+    ("post", "/api/v1/intake/entries/send-for-review"): "send_for_review",
+    ("post", "/api/v1/intake/entries/review"): "review_entries",
+    ("post", "/api/v1/intake/entries/number"): "number_entries",
+    ("post", "/api/v1/intake/entries/submit"): "submit_entries",
+    ("post", "/api/v1/intake/entries/forward"): "forward_entries",
+    ("post", "/api/v1/intake/entries/accept"): "accept_entries",
+    ("post", "/api/v1/intake/entries/return"): "return_entries",
+    ("post", "/api/v1/intake/entries/{entry_id}/exception"): "record_exception",
+    ("put", "/api/v1/intake/entries/{entry_id}/photo"): "collect_photo",
+    ("get", "/api/v1/intake/photo-sheet/{school_id}"): "get_photo_sheet",
+    ("post", "/api/v1/intake/junior"): "collect_junior",
+    ("get", "/api/v1/intake/junior"): "list_junior_candidates",
+    ("post", "/api/v1/intake/junior/convert"): "convert_junior",
+    ("get", "/api/v1/year-end/preview"): "preview_year_end",
+    ("post", "/api/v1/year-end"): "run_year_end",
+    ("get", "/api/v1/catchments/{school_id}"): "get_catchment",
+    ("put", "/api/v1/catchments/{school_id}"): "set_catchment",
 }
 
 

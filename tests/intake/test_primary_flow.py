@@ -126,3 +126,24 @@ def test_the_review_deadline_is_done_once_every_pupil_is_reviewed(cast, school_y
     services.do_send_for_review([entry], actor=cast.a1_registrar)
     services.do_review([entry], actor=cast.central_a_registrar, admit=True)
     assert review_status().done and not review_status().overdue
+
+
+def test_a_pupil_the_school_does_not_admit_ends_and_leaves_no_open_record(
+    cast, school_year, client_for
+):
+    entry = enter(cast, school_year, birth=datetime.date(2021, 10, 1))
+    client = client_for(cast.a1_registrar)
+    client.post(f"/intake/entries/{entry.pk}/not-admit/", {"reason": ""})
+    entry.refresh_from_db()
+    assert entry.state == EntryState.ENTERED
+    client.post(f"/intake/entries/{entry.pk}/not-admit/", {"reason": "未满六周岁，明年再入学"})
+    entry.refresh_from_db()
+    entry.record.refresh_from_db()
+    assert entry.state == EntryState.WITHDRAWN
+    assert entry.record.status == Status.LEFT_OTHER and not entry.record.is_open
+    assert (
+        client_for(cast.b1_registrar)
+        .post(f"/intake/entries/{entry.pk}/not-admit/", {"reason": "x"})
+        .status_code
+        == 404
+    )

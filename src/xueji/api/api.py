@@ -43,6 +43,7 @@ api.add_router("", tokens.router)
 api.add_router("", "xueji.api.exchange.router")
 api.add_router("", "xueji.api.students.router")
 api.add_router("", "xueji.api.changes.router")
+api.add_router("", "xueji.api.intake.router")
 
 
 @api.exception_handler(RuleViolation)

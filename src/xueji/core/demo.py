@@ -15,6 +15,7 @@ from pypinyin import Style, lazy_pinyin
 from xueji.changes.demo_changes import load_demo_changes
 from xueji.core import services as calendar_services
 from xueji.core.models import CalendarDay
+from xueji.intake.demo_intake import load_demo_intake
 from xueji.orgs import services
 from xueji.orgs.models import County, Role, Stage, Unit, User
 from xueji.students.demo_students import load_demo_students
@@ -93,6 +94,7 @@ class DemoResult:
     created_users: int = 0
     created_students: int = 0
     created_changes: int = 0
+    created_intake: int = 0
     logins: list[DemoLogin] = field(default_factory=list)
 
 
@@ -264,6 +266,8 @@ def load_demo_county(students: int = DEMO_STUDENTS) -> DemoResult:
     result.created_students = load_demo_students(target=students)
     # Change requests in every state and the coming Wednesday's session open (issue 4).
     result.created_changes = load_demo_changes()
+    # New pupils in every intake state and a junior intake in progress (issue 5).
+    result.created_intake = load_demo_intake()
     result.logins = showcase_logins()
     return result
 

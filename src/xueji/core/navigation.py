@@ -11,6 +11,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from xueji.core.scope import Scope
+from xueji.orgs.models import Stage
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,10 @@ class NavItem:
     capability: str
     bureau_only: bool = False
     non_bureau_only: bool = False
+    # Intake review (N2): the central schools (township level) and the bureau.
+    reviewers_only: bool = False
+    # Junior intake (N7): the junior and nine-year schools, and the bureau.
+    junior_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -30,7 +35,21 @@ class NavSection:
 
 
 NAVIGATION: tuple[NavSection, ...] = (
-    NavSection("intake", _("Intake"), ()),
+    NavSection(
+        "intake",
+        _("Intake"),
+        (
+            NavItem(
+                _("New pupils of my school"), "intake_school", "students.edit", non_bureau_only=True
+            ),
+            NavItem(_("Enter new pupils"), "intake_enter", "students.edit"),
+            NavItem(_("Review new pupils"), "intake_review", "students.edit", reviewers_only=True),
+            NavItem(_("Accept submissions"), "intake_accept", "students.edit", bureau_only=True),
+            NavItem(_("New junior students"), "junior_collect", "students.edit", junior_only=True),
+            NavItem(_("Year's end: promotion and graduation"), "yearend", "setup.manage"),
+            NavItem(_("Catchments"), "catchments", "setup.manage"),
+        ),
+    ),
     NavSection(
         "students",
         _("Students"),
@@ -99,6 +118,10 @@ def visible_sections(scope: Scope, current_path: str = "") -> list[dict]:
                 continue
             if item.non_bureau_only and scope.level == scope.COUNTY:
                 continue
+            if item.reviewers_only and scope.level not in (scope.TOWNSHIP, scope.COUNTY):
+                continue
+            if item.junior_only and not _collects_junior(scope):
+                continue
             url = reverse(item.url_name)
             items.append({"label": item.label, "url": url, "active": False})
         if items:
@@ -112,6 +135,13 @@ def visible_sections(scope: Scope, current_path: str = "") -> list[dict]:
             )
     _mark_active(sections, current_path)
     return sections
+
+
+def _collects_junior(scope: Scope) -> bool:
+    unit = scope.unit
+    if scope.level == scope.COUNTY:
+        return True
+    return unit is not None and unit.is_school and unit.stage in (Stage.JUNIOR, Stage.NINE_YEAR)
 
 
 def _mark_active(sections: list[dict], current_path: str) -> None:

@@ -7,4 +7,6 @@ class IntakeConfig(AppConfig):
     verbose_name = _("Intake")
 
     def ready(self):
-        from xueji.intake import deadlines  # noqa: F401  marks intake deadlines done
+        # Imported for their side effects: the intake deadlines are marked done, and the
+        # photo sheet's facts are registered for /verify/.
+        from xueji.intake import deadlines, photo_sheet  # noqa: F401

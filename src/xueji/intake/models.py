@@ -9,6 +9,7 @@ admitted, photographed, numbered, submitted, forwarded, accepted.
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Catchment(models.Model):
@@ -37,7 +38,7 @@ class EntryState(models.TextChoices):
     ADMITTED = "admitted", _("Admitted")
     PHOTOGRAPHED = "photographed", _("Photographed")
     NUMBERED = "numbered", _("Numbered")
-    SUBMITTED = "submitted", _("Submitted")
+    SUBMITTED = "submitted", pgettext_lazy("intake state", "Submitted")
     FORWARDED = "forwarded", _("Forwarded")
     ACCEPTED = "accepted", _("Accepted")
     WITHDRAWN = "withdrawn", _("Not admitted")

@@ -213,6 +213,31 @@ def do_record_exception(entry: IntakeEntry, kind: str, note: str, *, actor) -> I
     return entry
 
 
+def do_not_admit(entry: IntakeEntry, reason: str, *, actor) -> IntakeEntry:
+    """The school decides not to admit a pupil it entered (a five-year-old without a
+    documented exception, say): the entry ends as "not admitted" and the pending record
+    closes, so the person may be registered elsewhere later."""
+    _require_school(actor, entry.school)
+    if not reason.strip():
+        raise RuleViolation(_("Reason: say why the pupil is not admitted."), field="reason")
+    with transaction.atomic():
+        [entry] = _locked_entries([entry])
+        _expect([entry], EntryState.ENTERED, EntryState.RETURNED, EntryState.AWAITING_REVIEW)
+        StudentRecord.objects.filter(pk=entry.record_id).update(
+            status=Status.LEFT_OTHER, exit_date=calendar.today(), exit_change="39"
+        )
+        entry.returned_reason = reason.strip()[:300]
+        entry.save(update_fields=["returned_reason", "updated_at"])
+        _move(
+            [entry],
+            EntryState.WITHDRAWN,
+            "not_admitted",
+            actor=actor,
+            data={"reason": reason[:300]},
+        )
+    return entry
+
+
 def do_send_for_review(entries: Iterable[IntakeEntry], *, actor) -> int:
     with transaction.atomic():
         found = _locked_entries(entries)

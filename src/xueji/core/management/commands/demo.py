@@ -22,7 +22,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo county loaded: {result.created_units} new unit(s), "
             f"{result.created_users} new user(s), {result.created_students} new student(s), "
-            f"{result.created_changes} new change request(s)."
+            f"{result.created_changes} new change request(s), "
+            f"{result.created_intake} new pupil(s) and junior number(s) in the intake."
         )
         self.stdout.write("")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD})")
