@@ -28,8 +28,14 @@ from xueji.api.change_schemas import (
     SessionOut,
     owed_by,
 )
-from xueji.api.common import caller, scope_of
-from xueji.api.schemas import DETAIL_ERRORS, READ_ERRORS, WRITE_ERRORS
+from xueji.api.common import caller, scope_of, uploaded_file
+from xueji.api.schemas import (
+    DETAIL_ERRORS,
+    MULTIPART_FILE,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    pdf_openapi,
+)
 from xueji.changes import rules, services
 from xueji.changes.models import (
     PENDING_STATES,
@@ -51,28 +57,7 @@ router = Router(tags=["changes"])
 # file is refused with the service's message without being read whole.
 PLAN_FACTOR = 10
 
-MULTIPART_FILE = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                    "required": ["file"],
-                }
-            }
-        },
-    }
-}
-PDF_RESPONSE = {
-    "responses": {
-        "200": {
-            "description": "The change report as an A4 PDF.",
-            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
-        }
-    }
-}
+PDF_RESPONSE = pdf_openapi("The change report as an A4 PDF.")
 FILE_RESPONSE = {
     "responses": {
         "200": {
@@ -119,16 +104,6 @@ def _sessions(scope: Scope):
     return (
         ApprovalSession.objects.filter(county=county) if county else ApprovalSession.objects.none()
     )
-
-
-def _uploaded(request, name: str = "file") -> UploadedFile:
-    """The file of a multipart PUT: Django parses multipart bodies only for POST."""
-    if request.method != "POST" and request.content_type == "multipart/form-data":
-        request.POST, request._files = request.parse_file_upload(request.META, request)
-    upload = request.FILES.get(name)
-    if upload is None:
-        raise RuleViolation(_("Scan: choose a file to upload."), field=name)
-    return upload
 
 
 # --- Requests ---------------------------------------------------------------------------
@@ -354,7 +329,7 @@ def sign_change(request, request_id: int):
 def set_signed_scan(request, request_id: int):
     """A JPG, PNG or PDF as the multipart field `file`."""
     change = _request(scope_of(request), request_id)
-    data = _uploaded(request).read(rules.evidence_max_bytes() + 1)
+    data = uploaded_file(request, what=_("Scan")).read(rules.evidence_max_bytes() + 1)
     return _detail(services.do_upload_signed_scan(change, data, actor=caller(request)))
 
 

@@ -36,3 +36,17 @@ def api_field_names(**names: str) -> Iterator[None]:
         if error.field in names:
             error.field = names[error.field]
         raise
+
+
+def uploaded_file(request, name: str = "file", *, what=None):
+    """The file of a multipart request. Django parses multipart bodies only for POST, and
+    ninja's File parameter on PUT needs a project-wide middleware, so a PUT parses its own
+    body here. `what` names the file in the refusal ("Photo", "Scan")."""
+    if request.method != "POST" and request.content_type == "multipart/form-data":
+        request.POST, request._files = request.parse_file_upload(request.META, request)
+    upload = request.FILES.get(name)
+    if upload is None:
+        raise RuleViolation(
+            _("%(what)s: choose a file to upload.") % {"what": what or _("File")}, field=name
+        )
+    return upload

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from xueji.api.common import caller, scope_of
+from xueji.api.common import caller, scope_of, uploaded_file
 from xueji.api.intake_schemas import (
     CandidateIdsIn,
     CandidateOut,
@@ -37,14 +37,19 @@ from xueji.api.intake_schemas import (
     YearEndOut,
     YearEndPreviewOut,
 )
-from xueji.api.schemas import DETAIL_ERRORS, READ_ERRORS, WRITE_ERRORS
+from xueji.api.schemas import (
+    DETAIL_ERRORS,
+    MULTIPART_FILE,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    pdf_openapi,
+)
 from xueji.api.student_schemas import PhotoOut, item_values
 from xueji.api.students import (
     PHOTO_READ_LIMIT,
     STUDENT_WRITE_ERRORS,
     _problems,
     _refused,
-    _uploaded_file,
     _violation,
 )
 from xueji.core import calendar
@@ -59,28 +64,8 @@ from xueji.students.validation import validate_student
 
 router = Router(tags=["intake"])
 
-MULTIPART_PHOTO = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                    "required": ["file"],
-                }
-            }
-        },
-    }
-}
-PDF_RESPONSE = {
-    "responses": {
-        "200": {
-            "description": "The photo sheet as an A4 PDF.",
-            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
-        }
-    }
-}
+MULTIPART_PHOTO = MULTIPART_FILE
+PDF_RESPONSE = pdf_openapi("The photo sheet as an A4 PDF.")
 
 
 # --- Finding things in the scope --------------------------------------------------------
@@ -373,7 +358,7 @@ def collect_photo(request, entry_id: int):
     scope = scope_of(request)
     scope.require("students.edit")
     entry = _entry(scope, entry_id)
-    data = _uploaded_file(request).read(PHOTO_READ_LIMIT)
+    data = uploaded_file(request, what=_("Photo")).read(PHOTO_READ_LIMIT)
     return {"warnings": services.do_collect_photo(entry, data, actor=caller(request))}
 
 

@@ -73,3 +73,26 @@ class JobOut(Schema):
     created_at: datetime.datetime
     started_at: datetime.datetime | None
     finished_at: datetime.datetime | None
+
+
+BINARY = {"type": "string", "format": "binary"}
+# openapi_extra for an operation that takes one file as the multipart field `file`.
+MULTIPART_FILE = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {"type": "object", "properties": {"file": BINARY}, "required": ["file"]}
+            }
+        },
+    }
+}
+
+
+def pdf_openapi(description: str) -> dict:
+    """openapi_extra for an operation that answers an A4 PDF."""
+    return {
+        "responses": {
+            "200": {"description": description, "content": {"application/pdf": {"schema": BINARY}}}
+        }
+    }

@@ -17,8 +17,13 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from xueji.api.common import caller, require_member, scope_of
-from xueji.api.schemas import DETAIL_ERRORS, READ_ERRORS, WRITE_ERRORS
+from xueji.api.common import caller, require_member, scope_of, uploaded_file
+from xueji.api.schemas import (
+    DETAIL_ERRORS,
+    MULTIPART_FILE,
+    READ_ERRORS,
+    WRITE_ERRORS,
+)
 from xueji.api.student_schemas import (
     CodeOut,
     DecisionIn,
@@ -322,36 +327,11 @@ def reveal_student(request, student_id: int, payload: RevealIn):
     return services.do_reveal(student, payload.what, actor=caller(request))
 
 
-def _uploaded_file(request, name: str = "file"):
-    """The file of a multipart PUT. Django parses multipart bodies only for POST, and
-    ninja's File parameter on PUT needs a project-wide middleware; one operation parses
-    its own body instead."""
-    if request.method != "POST" and request.content_type == "multipart/form-data":
-        request.POST, request._files = request.parse_file_upload(request.META, request)
-    upload = request.FILES.get(name)
-    if upload is None:
-        raise RuleViolation(_("Photo: choose a file to upload."), field=name)
-    return upload
-
-
 @router.put(
     "/students/{student_id}/photo",
     response={200: PhotoOut, **WRITE_ERRORS},
     summary="Upload a student's photo",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {"file": {"type": "string", "format": "binary"}},
-                        "required": ["file"],
-                    }
-                }
-            },
-        }
-    },
+    openapi_extra=MULTIPART_FILE,
 )
 def set_photo(request, student_id: int):
     """A JPEG or PNG as the multipart field `file`, checked against the national
@@ -360,7 +340,7 @@ def set_photo(request, student_id: int):
     scope = scope_of(request)
     scope.require("students.edit")
     student = scope.get_student(student_id)
-    data = _uploaded_file(request).read(PHOTO_READ_LIMIT)
+    data = uploaded_file(request, what=_("Photo")).read(PHOTO_READ_LIMIT)
     return {"warnings": photo_services.do_set_photo(student, data, actor=caller(request))}
 
 
