@@ -93,6 +93,16 @@ def _year(scope: Scope, request) -> SchoolYear | None:
     return current_school_year(county)
 
 
+def _intake_year(scope: Scope, request) -> SchoolYear | None:
+    """The year new junior students join: the one asked for, else the newest the bureau
+    has opened (after the year's end that is the coming year, though it has not begun)."""
+    wanted = request.POST.get("year") or request.GET.get("year") or ""
+    if wanted.isdigit():
+        return _year(scope, request)
+    newest = SchoolYear.objects.filter(county=scope.county()).order_by("-start_year").first()
+    return newest or current_school_year(scope.county())
+
+
 def _deadline(scope: Scope, key: str):
     if scope.unit is None:
         return None
@@ -405,7 +415,7 @@ def _candidates(schools, year):
 @login_required
 def junior_collect(request):
     scope = _junior_scope(request)
-    year = _year(scope, request)
+    year = _intake_year(scope, request)
     is_bureau = scope.level == scope.COUNTY
     schools = scope.schools().filter(stage__in=JUNIOR_STAGES) if is_bureau else [scope.unit]
     candidates = list(_candidates(schools, year))
@@ -430,7 +440,7 @@ def junior_collect_numbers(request):
     scope = _junior_scope(request)
     if scope.level == scope.COUNTY:
         raise PermissionDenied(_("The receiving junior school collects its students' numbers."))
-    year = _year(scope, request)
+    year = _intake_year(scope, request)
     if year is None:
         messages.error(request, _("The calendar has no school year yet."))
         return redirect("junior_collect")
@@ -447,7 +457,7 @@ def junior_collect_numbers(request):
             _("%(count)d numbers collected, %(problems)d with a problem.")
             % {"count": len(made), "problems": problems},
         )
-    return redirect("junior_collect")
+    return redirect(f"{reverse('junior_collect')}?year={year.start_year}")
 
 
 @login_required
