@@ -34,6 +34,7 @@ urlpatterns = [
     path("exchange/", include("xueji.exchange.urls")),
     # Public: anyone holding a printed paper may check it (no personal data without login).
     path("verify/", include("xueji.reports.urls")),
+    path("", include("xueji.intake.roster_urls")),
     path("", include("xueji.intake.review_urls")),
     path("", include("xueji.intake.urls")),
     path("", include("xueji.changes.report_urls")),

@@ -59,6 +59,8 @@ NAVIGATION: tuple[NavSection, ...] = (
             NavItem(_("Photo collection"), "photo_upload", "students.edit"),
             NavItem(_("Import students"), "import_students", "students.edit"),
             NavItem(_("Export a roster"), "roster_export", "students.view"),
+            NavItem(_("Roster check"), "roster_check", "students.edit", non_bureau_only=True),
+            NavItem(_("Roster checks"), "roster_overview", "students.view", reviewers_only=True),
             NavItem(_("Double registrations"), "duplicate_list", "duplicates.decide"),
         ),
     ),

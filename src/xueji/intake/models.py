@@ -142,3 +142,63 @@ class JuniorCandidate(models.Model):
 
     def __str__(self) -> str:
         return self.typed
+
+
+class RosterCheck(models.Model):
+    """A school's confirmation, once a semester, that its roster matches the pupils and the
+    household register (人籍一致, N10); confirming again the same semester replaces the flags."""
+
+    school = models.ForeignKey("orgs.Unit", on_delete=models.PROTECT, related_name="roster_checks")
+    school_year = models.ForeignKey(
+        "core.SchoolYear", on_delete=models.PROTECT, related_name="roster_checks"
+    )
+    # The terms of core.Term, repeated to keep the models apart.
+    term = models.CharField(
+        _("semester"),
+        max_length=6,
+        choices=[("autumn", _("Autumn semester")), ("spring", _("Spring semester"))],
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(_("confirmed at"))
+
+    class Meta:
+        verbose_name = _("roster check")
+        verbose_name_plural = _("roster checks")
+        ordering = ["school_id", "-confirmed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school", "school_year", "term"], name="one_roster_check_per_semester"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.school} {self.school_year} {self.term}"
+
+
+class RosterFlagKind(models.TextChoices):
+    NOT_PRESENT = "not_present", _("Not present")
+    NAME_MISMATCH = "name_mismatch", _("Name differs from the household register")
+
+
+class RosterFlag(models.Model):
+    """One exception found at a roster check: a pupil not present, or a registered name
+    that differs from the name the household register (户口本) shows."""
+
+    # Not "check": that name would hide Model.check(), Django's system checks.
+    roster_check = models.ForeignKey(RosterCheck, on_delete=models.CASCADE, related_name="flags")
+    record = models.ForeignKey(
+        "students.StudentRecord", on_delete=models.PROTECT, related_name="roster_flags"
+    )
+    kind = models.CharField(_("kind"), max_length=13, choices=RosterFlagKind.choices)
+    household_name = models.CharField(_("household-register name"), max_length=30, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("roster flag")
+        verbose_name_plural = _("roster flags")
+        ordering = ["roster_check_id", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.record} {self.kind}"

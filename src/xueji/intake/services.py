@@ -499,7 +499,7 @@ def do_convert_junior(candidates: Iterable[JuniorCandidate], *, actor) -> int:
     converted = 0
     with transaction.atomic():
         for candidate in (
-            JuniorCandidate.objects.select_for_update()
+            JuniorCandidate.objects.select_for_update(of=("self",))
             .filter(pk__in=[c.pk for c in candidates])
             .select_related(
                 "school__county", "school__parent", "primary_record__student", "school_year"
