@@ -186,7 +186,7 @@ def test_a_rural_pupil_goes_from_entry_to_an_accepted_record(
     press(central, item.locator("button[type=submit]"))
     succeeded(central)
     assert state_of(entry) == EntryState.PHOTOGRAPHED
-    expect(central.locator(f"#photos #entry-{entry.pk} img")).to_be_visible()
+    expect(central.locator(f"#photos #entry-{entry.pk} .intake-thumb img")).to_be_visible()
     screenshot(central, "intake-review")
     assign_numbers(central, live_server, school)
     assert state_of(entry) == EntryState.NUMBERED
