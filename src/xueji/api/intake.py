@@ -231,17 +231,21 @@ def enter_pupil(request, payload: IntakeEntryIn):
 # Static paths before /intake/entries/{entry_id}/...: ninja tries routes in order.
 
 
+def _bulk_step(request, entry_ids: list[int], step) -> dict:
+    """One bulk step on pupils of the caller's scope: the service decides who may act."""
+    scope = scope_of(request)
+    scope.require("students.edit")
+    entries = _entries_by_id(scope, entry_ids)
+    return _fresh(entries, step(entries, actor=caller(request)))
+
+
 @router.post(
     "/intake/entries/send-for-review",
     response={200: EntriesOut, **WRITE_ERRORS},
     summary="Send pupils for review",
 )
 def send_for_review(request, payload: EntryIdsIn):
-    scope = scope_of(request)
-    scope.require("students.edit")
-    entries = _entries_by_id(scope, payload.entry_ids)
-    count = services.do_send_for_review(entries, actor=caller(request))
-    return _fresh(entries, count)
+    return _bulk_step(request, payload.entry_ids, services.do_send_for_review)
 
 
 @router.post(
@@ -284,11 +288,7 @@ def number_entries(request, payload: NumberIn):
 )
 def submit_entries(request, payload: EntryIdsIn):
     """N5: the school submits; the reported items lock."""
-    scope = scope_of(request)
-    scope.require("students.edit")
-    entries = _entries_by_id(scope, payload.entry_ids)
-    count = services.do_submit(entries, actor=caller(request))
-    return _fresh(entries, count)
+    return _bulk_step(request, payload.entry_ids, services.do_submit)
 
 
 @router.post(
@@ -297,11 +297,7 @@ def submit_entries(request, payload: EntryIdsIn):
     summary="Forward rural schools' submissions",
 )
 def forward_entries(request, payload: EntryIdsIn):
-    scope = scope_of(request)
-    scope.require("students.edit")
-    entries = _entries_by_id(scope, payload.entry_ids)
-    count = services.do_forward(entries, actor=caller(request))
-    return _fresh(entries, count)
+    return _bulk_step(request, payload.entry_ids, services.do_forward)
 
 
 @router.post(
@@ -311,11 +307,7 @@ def forward_entries(request, payload: EntryIdsIn):
 )
 def accept_entries(request, payload: EntryIdsIn):
     """The bureau accepts: the pupils are at school."""
-    scope = scope_of(request)
-    scope.require("students.edit")
-    entries = _entries_by_id(scope, payload.entry_ids)
-    count = services.do_accept(entries, actor=caller(request))
-    return _fresh(entries, count)
+    return _bulk_step(request, payload.entry_ids, services.do_accept)
 
 
 @router.post(
@@ -325,11 +317,11 @@ def accept_entries(request, payload: EntryIdsIn):
 )
 def return_entries(request, payload: ReturnIn):
     """The records reopen for the school to correct and go up again by a new submission."""
-    scope = scope_of(request)
-    scope.require("students.edit")
-    entries = _entries_by_id(scope, payload.entry_ids)
-    count = services.do_return_submitted(entries, payload.reason, actor=caller(request))
-    return _fresh(entries, count)
+    return _bulk_step(
+        request,
+        payload.entry_ids,
+        lambda entries, actor: services.do_return_submitted(entries, payload.reason, actor=actor),
+    )
 
 
 @router.post(
