@@ -113,3 +113,56 @@ def test_a_junior_school_collects_primary_numbers_and_the_bureau_converts(
     assert junior_record.school == junior and junior_record.stage == "junior"
     assert junior_record.provincial_number.startswith("22728")
     assert junior_record.student == sixth.student  # person, family, photo carry over
+
+
+def test_the_bureau_collects_converted_students_photos_against_their_new_numbers(
+    cast, register, school_year, next_year
+):
+    """N9: after conversion the bureau photographs the new junior students; a ZIP named by
+    the new junior numbers finds each student."""
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    from xueji.students.photo_services import do_import_photo_zip
+
+    junior = org_services.do_create_school(
+        actor=None,
+        township=cast.township_b,
+        name="羊山镇中学",
+        school_code="3708280510",
+        stage="junior",
+        ordinal=10,
+        county_ordinal=5,
+    )
+    registrar = org_services.do_create_user(
+        actor=None,
+        unit=junior,
+        username="ysz",
+        password="long-enough-password-1",
+        role=Role.SCHOOL_REGISTRAR,
+        must_change_password=False,
+    )
+    sixth = register(grade="6", birth=datetime.date(2014, 3, 1), entry_year_month="202109")
+    student_services.do_assign_numbers(sixth.record, actor=cast.a1_registrar)
+    sixth.record.refresh_from_db()
+    services.do_year_end(cast.county, school_year, next_year, actor=cast.bureau_registrar)
+    made = services.do_collect_junior(
+        junior,
+        next_year,
+        [(sixth.record.provincial_number, JuniorDocument.CERTIFICATE)],
+        actor=registrar,
+    )
+    services.do_convert_junior(made, actor=cast.bureau_registrar)
+    made[0].refresh_from_db()
+    number = made[0].junior_record.provincial_number
+    photo = io.BytesIO()
+    Image.new("RGB", (358, 441), (170, 205, 235)).save(photo, "JPEG")
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr(f"{number}.jpg", photo.getvalue())
+    outcomes = do_import_photo_zip(archive.getvalue(), actor=cast.bureau_registrar)
+    assert [(o.student_id, o.refusal) for o in outcomes] == [(sixth.student.pk, "")]
+    sixth.student.refresh_from_db()
+    assert sixth.student.photo

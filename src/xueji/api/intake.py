@@ -255,13 +255,13 @@ def send_for_review(request, payload: EntryIdsIn):
 )
 def review_entries(request, payload: ReviewIn):
     """N2: the central school for its rural primary schools, the bureau for the others."""
-    scope = scope_of(request)
-    scope.require("students.edit")
-    entries = _entries_by_id(scope, payload.entry_ids)
-    count = services.do_review(
-        entries, actor=caller(request), admit=payload.admit, reason=payload.reason
+    return _bulk_step(
+        request,
+        payload.entry_ids,
+        lambda entries, actor: services.do_review(
+            entries, actor=actor, admit=payload.admit, reason=payload.reason
+        ),
     )
-    return _fresh(entries, count)
 
 
 @router.post(
@@ -272,13 +272,13 @@ def review_entries(request, payload: ReviewIn):
 def number_entries(request, payload: NumberIn):
     """N3: provincial and national numbers in one action; the batch is reported to the
     bureau."""
-    scope = scope_of(request)
-    scope.require("students.edit")
-    entries = _entries_by_id(scope, payload.entry_ids)
-    count = services.do_number(
-        entries, actor=caller(request), identity_confirmed=payload.identity_confirmed
+    return _bulk_step(
+        request,
+        payload.entry_ids,
+        lambda entries, actor: services.do_number(
+            entries, actor=actor, identity_confirmed=payload.identity_confirmed
+        ),
     )
-    return _fresh(entries, count)
 
 
 @router.post(
