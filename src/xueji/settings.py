@@ -84,6 +84,8 @@ INSTALLED_APPS = [
     "xueji.changes",
     "xueji.intake",
     "xueji.reports",
+    "xueji.packages",
+    "xueji.stats",
     "xueji.api",
 ]
 
@@ -242,3 +244,8 @@ XUEJI_PDF_FONT = os.environ.get("XUEJI_PDF_FONT", "")
 # Windows' simsunb.ttf). Empty: whichever of those exists. Without one such characters
 # print as "□" and the paper names them in a notice.
 XUEJI_PDF_EXTB_FONT = os.environ.get("XUEJI_PDF_EXTB_FONT", "")
+
+# Private signing keys of the units that export change packages here (B6, C8). Kept out of
+# MEDIA_ROOT so no URL can ever serve them; backups include them (docs/deploy.md).
+XUEJI_KEY_DIR = Path(os.environ.get("XUEJI_KEY_DIR", DATA_DIR / "keys")).resolve()
+XUEJI_PACKAGE_MAX_BYTES = int(os.environ.get("XUEJI_PACKAGE_MAX_MB", "200")) * 1024 * 1024

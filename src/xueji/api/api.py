@@ -44,6 +44,12 @@ api.add_router("", "xueji.api.exchange.router")
 api.add_router("", "xueji.api.students.router")
 api.add_router("", "xueji.api.changes.router")
 api.add_router("", "xueji.api.intake.router")
+api.add_router("", "xueji.api.packages.router")
+api.add_router("", "xueji.api.package_imports.router")
+api.add_router("", "xueji.api.rounds.router")
+api.add_router("", "xueji.api.national.router")
+api.add_router("", "xueji.api.printing.router")
+api.add_router("", "xueji.api.stats.router")
 
 
 @api.exception_handler(RuleViolation)

@@ -6,6 +6,8 @@ steps of the seed (documents checked, report printed, signed and stamped, submit
 recorded) with the bureau's decision between the last two.
 """
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -79,6 +81,9 @@ class ApprovalSession(models.Model):
 
 
 class ChangeRequest(models.Model):
+    # Stable across installations: a change package names the request by it (C8), and an
+    # offline unit's request keeps it when the bureau imports it.
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.DRAFT)
     student = models.ForeignKey(

@@ -40,10 +40,23 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "changes.view",
             "changes.request",
             "changes.decide",
+            "packages.export",
+            "packages.import",
+            "keys.manage",
+            "rounds.manage",
+            "stats.view",
         }
     ),
     Role.BUREAU_LEADER: frozenset(
-        {"units.view", "users.view", "audit.view", "overview.view", "students.view", "changes.view"}
+        {
+            "units.view",
+            "users.view",
+            "audit.view",
+            "overview.view",
+            "students.view",
+            "changes.view",
+            "stats.view",
+        }
     ),
     Role.CENTRAL_REGISTRAR: frozenset(
         {
@@ -55,6 +68,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "students.reveal",
             "changes.view",
             "changes.request",
+            "packages.export",
+            "stats.view",
         }
     ),
     Role.SCHOOL_REGISTRAR: frozenset(
@@ -67,9 +82,13 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             "students.reveal",
             "changes.view",
             "changes.request",
+            "packages.export",
+            "stats.view",
         }
     ),
-    Role.SCHOOL_LEADER: frozenset({"units.view", "users.view", "students.view", "changes.view"}),
+    Role.SCHOOL_LEADER: frozenset(
+        {"units.view", "users.view", "students.view", "changes.view", "stats.view"}
+    ),
 }
 
 
@@ -223,6 +242,31 @@ class Scope:
         if found is None:
             raise Http404(_("No such request in your scope."))
         return found
+
+    # --- change packages and rounds (issue 6) ---------------------------------------------
+
+    def packages(self):
+        """Packages exported or imported for a unit of the scope."""
+        from xueji.packages.models import Package
+
+        if not self.may("changes.view"):
+            return Package.objects.none()
+        return Package.objects.filter(unit__in=self.units()).select_related("unit", "key")
+
+    def signing_keys(self):
+        from xueji.packages.models import SigningKey
+
+        if not self.may("changes.view"):
+            return SigningKey.objects.none()
+        return SigningKey.objects.filter(unit__in=self.units()).select_related("unit")
+
+    def rounds(self):
+        """The county's reporting rounds: every unit of the county sees every round."""
+        from xueji.packages.models import ChangeRound
+
+        if not self.may("changes.view") or self.unit is None:
+            return ChangeRound.objects.none()
+        return ChangeRound.objects.filter(county_id=self.unit.county_id)
 
     def jobs(self):
         from xueji.core.models import Job
