@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install install-test demo test lint messages serve-only clean
+.PHONY: install install-test demo test lint messages serve-only clean bench bench-smoke bench-province
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,28 @@ lint: install-test
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy src
+
+# The benchmark suite (issue 9, bench/README.md): generates its data (cached under var/bench/
+# and in PostgreSQL databases named xueji_bench_*), measures SQLite and PostgreSQL, prints one
+# table and writes bench/results/latest.json. BENCH_ARGS="--check" fails on a missed goal;
+# BENCH_ARGS="--only search,pages --db pg" measures a part. Not part of `make test`.
+BENCH_ARGS ?=
+
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[bench]"
+	touch $@
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# Tiny sizes, a few minutes, run by CI so the suite cannot rot: bench/results/smoke.json.
+bench-smoke: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.run --smoke $(BENCH_ARGS)
+
+# Opt-in, about an hour and some 40 GB of disk: search and pages at 10,000,000 students on
+# PostgreSQL (docs/scale.md).
+bench-province: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.run --province $(BENCH_ARGS)
 
 # Refresh the translation catalogues after changing interface text (needs GNU gettext).
 messages: install-test

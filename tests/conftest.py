@@ -6,7 +6,8 @@ its central school B and the rural primary school B1. Each school unit has a reg
 A1 has a leader too; the bureau has its registrar and its leader.
 """
 
-from dataclasses import dataclass
+import io
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -114,3 +115,90 @@ def client_for(client):
         return client
 
     return login
+
+
+# --- `xueji audit verify` over everything the tests wrote (issue 8, B6) ---------------------
+#
+# Every test that used the database ends by running the real `xueji audit verify` command
+# over the audit chain it left, before pytest-django rolls the test back or flushes it:
+# each test's data is gone afterwards, so this is the moment that sees all of it. A broken
+# chain fails the test that broke it. A test that alters the chain on purpose says so
+# with @pytest.mark.audit_tampered.
+
+DB_FIXTURES = frozenset(
+    {"db", "transactional_db", "django_db_reset_sequences", "_django_db_helper", "live_server"}
+)
+
+
+@dataclass
+class AuditTally:
+    tests: int = 0
+    events: int = 0
+    # Tests whose own transaction was left broken (an error caught without a savepoint):
+    # the database refuses every query until the rollback, so nothing can be read.
+    unreadable: list[str] = field(default_factory=list)
+
+
+AUDIT_TALLY = AuditTally()
+
+
+def _verify_audit_chain(item) -> None:
+    from django.core.management import CommandError, call_command
+    from django.db import DatabaseError, connection
+
+    from xueji.audit.models import AuditEvent
+
+    if connection.needs_rollback:
+        AUDIT_TALLY.unreadable.append(item.nodeid)
+        return
+    output = io.StringIO()
+    try:
+        call_command("audit", "verify", stdout=output)
+        events = AuditEvent.objects.count()
+    except CommandError as error:
+        raise AssertionError(
+            f"xueji audit verify failed after {item.nodeid}: {error} "
+            "(mark the test @pytest.mark.audit_tampered if it alters the chain on purpose)"
+        ) from None
+    except DatabaseError as error:
+        # PostgreSQL: "current transaction is aborted" after an error the test caught.
+        if "aborted" not in str(error):
+            raise
+        AUDIT_TALLY.unreadable.append(item.nodeid)
+        return
+    AUDIT_TALLY.tests += 1
+    AUDIT_TALLY.events += events
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "audit_tampered: the test alters the audit chain on purpose, so the chain is not "
+        "verified after it",
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    result = yield
+    # Reached only when the test itself passed; its fixtures (and its data) still stand.
+    uses_database = DB_FIXTURES & set(getattr(item, "funcargs", {})) or item.get_closest_marker(
+        "django_db"
+    )
+    if uses_database and item.get_closest_marker("audit_tampered") is None:
+        _verify_audit_chain(item)
+    return result
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not AUDIT_TALLY.tests and not AUDIT_TALLY.unreadable:
+        return
+    terminalreporter.write_line(
+        f"xueji audit verify: the chains of {AUDIT_TALLY.tests} tests "
+        f"({AUDIT_TALLY.events} events) are intact"
+    )
+    if AUDIT_TALLY.unreadable:
+        terminalreporter.write_line(
+            f"xueji audit verify: {len(AUDIT_TALLY.unreadable)} tests left their transaction "
+            "broken, so their chain could not be read: " + ", ".join(AUDIT_TALLY.unreadable[:5])
+        )

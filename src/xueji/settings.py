@@ -169,6 +169,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Five failed logins for an account or from an address lock it for fifteen minutes
+# (xueji.core.lockout); the backend enforces it for every password login.
+AUTHENTICATION_BACKENDS = ["xueji.core.lockout.LockoutBackend"]
+XUEJI_LOGIN_MAX_FAILURES = int(os.environ.get("XUEJI_LOGIN_MAX_FAILURES", "5"))
+XUEJI_LOGIN_LOCK_MINUTES = int(os.environ.get("XUEJI_LOGIN_LOCK_MINUTES", "15"))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"

@@ -345,7 +345,7 @@ def test_sessions_are_listed_and_closed_by_the_bureau(cast, client_for, school_y
 
 
 def test_units_file_plans_and_the_bureau_sees_who_has_not(cast, client_for):
-    pdf = b"%PDF-1.4\n% plan\n"
+    pdf = b"%PDF-1.4\n% plan\ntrailer << >>\n%%EOF\n"
     client = client_for(cast.a1_registrar)
     filed = client.post(
         "/api/v1/plans",

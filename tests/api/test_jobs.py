@@ -32,3 +32,22 @@ def test_the_job_list_filters_by_status(cast, client_for):
 def test_a_role_that_runs_no_jobs_may_not_list_them(cast, client_for):
     assert client_for(cast.a1_leader).get("/api/v1/jobs").status_code == 403
     assert client_for(cast.a1_registrar).get("/api/v1/jobs").status_code == 200
+
+
+def test_a_script_downloads_its_finished_jobs_result_and_no_one_elses(cast, client_for):
+    """Bulk prints and large exports answer 202 with a job; the file comes from here."""
+    from django.core.files.base import ContentFile
+
+    from xueji.core.jobs import run_pending
+    from xueji.core.models import Job
+
+    job = do_enqueue_job("audit.verify", actor=cast.bureau_registrar)
+    run_pending()
+    job.refresh_from_db()
+    job.result_file.save("result.txt", ContentFile(b"verified"), save=False)
+    Job.objects.filter(pk=job.pk).update(result_file=job.result_file.name)
+    response = client_for(cast.bureau_registrar).get(f"/api/v1/jobs/{job.pk}/result")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"verified"
+    assert "attachment" in response["Content-Disposition"]
+    assert client_for(cast.bureau_leader).get(f"/api/v1/jobs/{job.pk}/result").status_code == 404

@@ -29,6 +29,7 @@ EXPECTED_OPERATIONS = {
     ("post", "/api/v1/audit/verify"): "verify_audit_chain",
     ("get", "/api/v1/jobs"): "list_jobs",
     ("get", "/api/v1/jobs/{job_id}"): "get_job",
+    ("get", "/api/v1/jobs/{job_id}/result"): "download_job_result",
     ("post", "/api/v1/tokens"): "create_token",
     ("get", "/api/v1/tokens"): "list_tokens",
     ("delete", "/api/v1/tokens/{token_id}"): "revoke_token",

@@ -251,7 +251,7 @@ def test_the_evidence_view_serves_the_file_only_in_scope(cast, client_for, regis
     response = client_for(cast.a1_registrar).get(url)
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
     assert response["X-Content-Type-Options"] == "nosniff"
-    assert response["Content-Security-Policy"] == "default-src 'none'"
+    assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
     assert response["Content-Disposition"].startswith("inline")
     assert b"".join(response.streaming_content) == scan()
     assert client_for(cast.central_a_registrar).get(url).status_code == 200

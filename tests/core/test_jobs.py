@@ -1,5 +1,6 @@
 """Background jobs: queued from a page, run by `xueji worker`, progress shown."""
 
+import pytest
 from django.core.management import call_command
 
 from xueji.core.jobs import do_enqueue_job, run_pending
@@ -27,6 +28,7 @@ def test_a_running_job_page_keeps_polling(cast, client_for):
     assert 'hx-trigger="every 2s"' in page.text
 
 
+@pytest.mark.audit_tampered
 def test_a_broken_chain_fails_the_job_with_the_reason(cast):
     from django.db import connection
 

@@ -5,9 +5,14 @@ also its OpenAPI operationId, so generated clients read like the code. Operation
 through the caller's scope and write through one service with the caller as actor.
 """
 
+import re
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
+from ninja.errors import HttpError
+from ninja.parser import Parser
 
 from xueji.api import audit, calendar, jobs, orgs, tokens
 from xueji.api.auth import session_auth, token_auth
@@ -17,6 +22,56 @@ from xueji.core.errors import RuleViolation
 class XuejiAPI(NinjaAPI):
     def get_openapi_operation_id(self, operation) -> str:
         return operation.view_func.__name__
+
+
+# The databases store integers in 64 bits; SQLite cannot even compare with a larger one.
+LARGEST_INTEGER = 2**63 - 1
+_INTEGER_TEXT = re.compile(r"\s*[+-]?\d{19,}\s*")
+
+
+def _refuse_unstorable(data, field: str = "") -> None:
+    """Refuse, naming the field, what no column can hold: the NUL character (PostgreSQL
+    cannot store it) and integers beyond 64 bits (SQLite cannot even compare with one),
+    whether sent as JSON numbers or as digits in a query or form."""
+    name = field or "body"
+    if isinstance(data, str):
+        if "\x00" in data:
+            raise RuleViolation(
+                _("%(field)s: the text holds a NUL character (U+0000), which no field may hold.")
+                % {"field": name},
+                field=field or None,
+            )
+        if _INTEGER_TEXT.fullmatch(data) and abs(int(data)) > LARGEST_INTEGER:
+            raise RuleViolation(
+                _("%(field)s: the number is out of range.") % {"field": name}, field=field or None
+            )
+    elif isinstance(data, int) and not isinstance(data, bool):
+        if abs(data) > LARGEST_INTEGER:
+            raise RuleViolation(
+                _("%(field)s: the number is out of range.") % {"field": name}, field=field or None
+            )
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            _refuse_unstorable(key, field)
+            _refuse_unstorable(value, field or str(key))
+    elif isinstance(data, list):
+        for value in data:
+            _refuse_unstorable(value, field)
+
+
+class InputGuardParser(Parser):
+    """Refuses with 400 (naming the field) what would otherwise fail in the database with
+    500: see _refuse_unstorable. The web forms refuse the same through Django's fields."""
+
+    def parse_body(self, request):
+        data = super().parse_body(request)
+        _refuse_unstorable(data)
+        return data
+
+    def parse_querydict(self, data, list_fields, request):
+        result = super().parse_querydict(data, list_fields, request)
+        _refuse_unstorable(result)
+        return result
 
 
 api = XuejiAPI(
@@ -32,6 +87,7 @@ api = XuejiAPI(
     # The token first: a request that carries one is a script's and needs no CSRF token.
     auth=[token_auth, session_auth],
     urls_namespace="api",
+    parser=InputGuardParser(),
 )
 
 api.add_router("", orgs.router)
@@ -55,6 +111,26 @@ api.add_router("", "xueji.api.stats.router")
 @api.exception_handler(RuleViolation)
 def rule_violation(request, error: RuleViolation):
     return api.create_response(request, {"detail": error.message, "field": error.field}, status=400)
+
+
+@api.exception_handler(HttpError)
+def http_error(request, error: HttpError):
+    # ninja wraps whatever the parser raises in "Cannot parse request body"; a refusal of
+    # ours (InputGuardParser) keeps its sentence and field.
+    if isinstance(error.__cause__, RuleViolation):
+        return rule_violation(request, error.__cause__)
+    return api.create_response(request, {"detail": str(error)}, status=error.status_code)
+
+
+@api.exception_handler(OverflowError)
+def number_out_of_range(request, error: OverflowError):
+    # The parser refuses huge numbers in bodies, queries and forms; one in the path (an id)
+    # reaches SQLite, which cannot compare with it.
+    return api.create_response(
+        request,
+        {"detail": _("A number in the address is out of range."), "field": None},
+        status=400,
+    )
 
 
 @api.exception_handler(PermissionDenied)

@@ -2,6 +2,7 @@
 the next approval session. Everyone in the county reads it; the bureau registrar writes it."""
 
 import datetime
+from typing import Literal
 
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -65,7 +66,9 @@ class CalendarDayOut(Schema):
 
 class CalendarDayIn(Schema):
     date: datetime.date
-    kind: CalendarDay.Kind = CalendarDay.Kind.HOLIDAY
+    # CalendarDay.Kind's values, spelt out: every enum class called Kind would share one
+    # schema named "Kind" in the OpenAPI document (the change kinds have it).
+    kind: Literal["holiday", "workday"] = "holiday"
     name: str = ""
 
 

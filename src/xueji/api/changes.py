@@ -47,6 +47,7 @@ from xueji.changes.models import (
     State,
 )
 from xueji.changes.report import issue_change_report, pdf_response
+from xueji.core import uploads
 from xueji.core.errors import RuleViolation
 from xueji.core.scope import Scope
 from xueji.orgs.models import Unit
@@ -274,11 +275,19 @@ def check_evidence(request, evidence_id: int):
 )
 def get_evidence_file(request, evidence_id: int):
     evidence = _evidence(scope_of(request), evidence_id)
+    # The type the content was verified to be (anything else is opaque bytes to save), no
+    # sniffing, a policy that lets nothing run, never kept by a shared cache
+    # (core/uploads.py), as the web page serves it.
+    shown = evidence.content_type in uploads.SCAN_TYPES
+    served = evidence.content_type if shown else uploads.OPAQUE
     with evidence.file.open("rb") as scan:
-        response = HttpResponse(scan.read(), content_type=evidence.content_type)
-    # A family's papers: never kept by a shared cache.
-    response["Cache-Control"] = "private, no-store"
-    return response
+        response = HttpResponse(scan.read(), content_type=served)
+    extension = uploads.SCAN_TYPES.get(evidence.content_type, "bin")
+    disposition = "inline" if shown else "attachment"
+    response["Content-Disposition"] = (
+        f'{disposition}; filename="{evidence.document}-{evidence.pk}.{extension}"'
+    )
+    return uploads.protect(response, served)
 
 
 @router.post(

@@ -1,5 +1,7 @@
 """The county tree and its people (P2, S1): the caller, units, townships, schools, users."""
 
+from typing import Literal
+
 from django.db.models import Q
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -44,7 +46,9 @@ def get_me(request):
 
 
 class UnitFilters(Schema):
-    kind: Unit.Kind | None = None
+    # The values of Unit.Kind, spelt out: every enum class called Kind would share one
+    # schema named "Kind" in the OpenAPI document (the change kinds have it).
+    kind: Literal["bureau", "township", "school"] | None = None
     township: int | None = Field(None, description="Only the schools of this township (id).")
     stage: Stage | None = None
     county_direct: bool | None = None

@@ -386,10 +386,15 @@ class DuplicateOut(Schema):
     newer: StudentBrief
 
 
-class DecisionIn(Schema):
+class DuplicateDecisionIn(Schema):
     decision: Literal["different", "withdraw"] = Field(
         description="different: not the same person; withdraw: withdraw the newer registration."
     )
+
+
+# The OpenAPI document names a schema by its class: a second "DecisionIn" (the change
+# decisions have one) would silently replace this one there.
+DecisionIn = DuplicateDecisionIn
 
 
 class CodeOut(Schema):

@@ -46,7 +46,7 @@ from xueji.api.student_schemas import (
     StudentSavedOut,
     item_values,
 )
-from xueji.core import calendar
+from xueji.core import calendar, uploads
 from xueji.core.errors import RuleViolation
 from xueji.core.models import SchoolYear
 from xueji.core.scope import Scope
@@ -364,10 +364,10 @@ def get_photo(request, student_id: int):
     if not student.photo:
         raise Http404(_("This student has no photo."))
     with student.photo.open("rb") as photo:
-        response = HttpResponse(photo.read(), content_type="image/jpeg")
-    # A child's face: never kept by a shared cache.
-    response["Cache-Control"] = "private, no-store"
-    return response
+        response = HttpResponse(photo.read(), content_type=uploads.JPEG)
+    # Always the JPEG photos.py re-encoded; a child's face is never kept by a shared cache.
+    response["Content-Disposition"] = f'inline; filename="photo-{student.pk}.jpg"'
+    return uploads.protect(response, uploads.JPEG)
 
 
 # --- Records -------------------------------------------------------------------------------

@@ -233,7 +233,14 @@ def issue_change_report(request: ChangeRequest, *, actor) -> tuple[IssuedPaper, 
         request = services.do_mark_report_printed(request, actor=actor)
         facts = change_report_facts(str(request.pk))
         assert facts is not None, "the request was just locked"
-        paper = do_issue_paper(KIND, request, facts, actor=actor, unit=request.from_school)
+        paper = do_issue_paper(
+            KIND,
+            request,
+            facts,
+            actor=actor,
+            unit=request.from_school,
+            students=[request.student_id],
+        )
         pdf = render_change_report(request, paper)
     return paper, pdf
 

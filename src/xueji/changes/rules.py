@@ -141,14 +141,3 @@ def class_cap_warning(count_after: int, stage: str, class_name: str) -> str | No
 
 def evidence_max_bytes() -> int:
     return int(config()["numbers"]["evidence_max_mb"] * 1024 * 1024)
-
-
-def sniff_evidence(data: bytes) -> str | None:
-    """JPG, PNG or PDF, judged by content, never by the file name."""
-    if data[:3] == b"\xff\xd8\xff":
-        return "image/jpeg"
-    if data[:8] == b"\x89PNG\r\n\x1a\n":
-        return "image/png"
-    if data[:5] == b"%PDF-":
-        return "application/pdf"
-    return None

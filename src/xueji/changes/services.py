@@ -35,7 +35,7 @@ from xueji.changes.models import (
     RequestStep,
     State,
 )
-from xueji.core import calendar
+from xueji.core import calendar, uploads
 from xueji.core import rules as calendar_rules
 from xueji.core.errors import RuleViolation
 from xueji.core.scope import Scope, scope_for
@@ -359,6 +359,19 @@ def do_create_request(
 # --- Step 1: documents ------------------------------------------------------------------------
 
 
+def _verified_scan(data: bytes, what: str, wrong_kind: str) -> str:
+    """The content type a scan's content proves (JPG or PNG that decodes in full, or a
+    whole PDF; core/uploads.py), never the file name's; or the reason it is refused."""
+    if uploads.scan_kind(data) is None:
+        raise RuleViolation(wrong_kind, field="file")
+    try:
+        return uploads.verify_scan(data)
+    except uploads.UploadRefused as refused:
+        raise RuleViolation(
+            _("%(what)s: %(reason)s") % {"what": what, "reason": refused.message}, field="file"
+        ) from None
+
+
 def do_add_evidence(request: ChangeRequest, document: str, data: bytes, *, actor) -> Evidence:
     """Upload a scan of a required document (C2): JPG, PNG or PDF by content, size limited."""
     _require_school(actor, request.from_school)
@@ -366,22 +379,18 @@ def do_add_evidence(request: ChangeRequest, document: str, data: bytes, *, actor
         raise RuleViolation(
             _("Document: this request does not ask for that document."), field="document"
         )
-    content_type = rules.sniff_evidence(data)
-    if content_type is None:
-        raise RuleViolation(_("Scan: upload a JPG, PNG or PDF file."), field="file")
     if len(data) > rules.evidence_max_bytes():
         raise RuleViolation(
             _("Scan: the file is %(size).1f MB; the limit is %(limit).1f MB.")
             % {"size": len(data) / 1048576, "limit": rules.evidence_max_bytes() / 1048576},
             field="file",
         )
+    content_type = _verified_scan(data, _("Scan"), _("Scan: upload a JPG, PNG or PDF file."))
     with transaction.atomic():
         request = _locked(request)
         _expect(request, State.DRAFT)
         digest = hashlib.sha256(data).hexdigest()
-        extension = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}[
-            content_type
-        ]
+        extension = uploads.SCAN_TYPES[content_type]
         evidence = Evidence(
             request=request,
             document=document,
@@ -512,17 +521,13 @@ def do_sign(request: ChangeRequest, *, actor) -> ChangeRequest:
 def do_upload_signed_scan(request: ChangeRequest, data: bytes, *, actor) -> ChangeRequest:
     """The scan of the signed and stamped report."""
     _require_school(actor, request.from_school)
-    content_type = rules.sniff_evidence(data)
-    if content_type is None:
-        raise RuleViolation(_("Scan: upload a JPG, PNG or PDF file."), field="file")
     if len(data) > rules.evidence_max_bytes():
         raise RuleViolation(_("Scan: the file is too large."), field="file")
+    content_type = _verified_scan(data, _("Scan"), _("Scan: upload a JPG, PNG or PDF file."))
     with transaction.atomic():
         request = _locked(request)
         _expect(request, State.REPORT_PRINTED)
-        extension = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}[
-            content_type
-        ]
+        extension = uploads.SCAN_TYPES[content_type]
         request.signed_scan.save(f"{request.pk}-signed.{extension}", ContentFile(data), save=False)
         if _signed_complete(request):
             request.state = State.SIGNED
@@ -936,18 +941,14 @@ def do_file_plan(unit: Unit, data: bytes, *, actor, note: str = "") -> ChangePla
     scope = _scope(actor)
     if not scope.may("changes.request") or scope.unit is None or scope.unit.pk != unit.pk:
         raise PermissionDenied(_("A unit files its own plan."))
-    content_type = rules.sniff_evidence(data)
-    if content_type is None:
-        raise RuleViolation(_("Plan: upload a PDF, JPG or PNG file."), field="file")
     if len(data) > 10 * rules.evidence_max_bytes():
         raise RuleViolation(_("Plan: the file is too large."), field="file")
+    content_type = _verified_scan(data, _("Plan"), _("Plan: upload a PDF, JPG or PNG file."))
     with transaction.atomic():
         plan = ChangePlan(
             unit=unit, content_type=content_type, note=note.strip()[:200], filed_by=actor
         )
-        extension = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}[
-            content_type
-        ]
+        extension = uploads.SCAN_TYPES[content_type]
         plan.file.save(
             f"plan-{unit.pk}-{timezone.now():%Y%m%d%H%M%S}.{extension}",
             ContentFile(data),

@@ -11,9 +11,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -21,6 +20,7 @@ from django.views.decorators.http import require_POST
 from xueji.audit.models import AuditEvent
 from xueji.changes import rules, services
 from xueji.changes.models import ApprovalSession, ChangePlan, ChangeRequest, Evidence, State
+from xueji.core import uploads
 from xueji.core.errors import RuleViolation
 from xueji.core.scope import Scope, scope_for
 from xueji.orgs.models import Role, Unit
@@ -394,13 +394,10 @@ def plan_download(request, pk: int):
     except FileNotFoundError:
         raise Http404(_("The plan's file is missing.")) from None
     extension = plan.file.name.rsplit(".", 1)[-1]
-    response = FileResponse(
+    return uploads.file_response(
         stored,
         content_type=plan.content_type,
-        as_attachment=True,
+        attachment=True,
         filename=f"plan-{plan.unit_id}-{plan.filed_at:%Y%m%d}.{extension}",
+        cache_seconds=300,
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'"
-    patch_cache_control(response, private=True, max_age=300)
-    return response

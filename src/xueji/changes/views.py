@@ -17,7 +17,6 @@ from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -37,7 +36,7 @@ from xueji.changes.forms import (
     WithdrawForm,
 )
 from xueji.changes.models import PENDING_STATES, ChangeRequest, Evidence, Kind, State
-from xueji.core import calendar
+from xueji.core import calendar, uploads
 from xueji.core.errors import RuleViolation
 from xueji.core.scope import Scope, scope_for
 from xueji.core.views import form_error
@@ -49,8 +48,6 @@ from xueji.students.rules import mask_id_number
 
 PAGE_SIZE = 50
 SCHOOL_ORDER = ("parent__ordinal", "parent__name", "ordinal", "name")
-# A scan must never run as a page: no sniffing, and a policy that allows nothing.
-FILE_POLICY = "default-src 'none'"
 
 # The request's steps (RequestStep.action), named for people.
 STEP_LABELS = {
@@ -621,17 +618,13 @@ def request_withdraw(request, pk: int):
 
 
 def _inline_file(field, content_type: str, filename: str) -> FileResponse:
-    """A stored scan shown in the browser, never as a page: the type it was checked to be,
-    no sniffing, a policy that allows nothing, and no shared cache."""
+    """A stored scan shown in the browser, never as a page: the type it was verified to
+    be, no sniffing, a policy that allows nothing, and no shared cache (core/uploads.py)."""
     try:
         stored = field.open("rb")
     except (FileNotFoundError, ValueError):
         raise Http404(_("The file is missing.")) from None
-    response = FileResponse(stored, content_type=content_type, filename=filename)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = FILE_POLICY
-    patch_cache_control(response, private=True, no_store=True)
-    return response
+    return uploads.file_response(stored, content_type=content_type, filename=filename)
 
 
 @login_required
@@ -646,7 +639,7 @@ def evidence_file(request, pk: int):
     )
 
 
-SIGNED_TYPES = {"jpg": "image/jpeg", "png": "image/png", "pdf": "application/pdf"}
+SIGNED_TYPES = {extension: kind for kind, extension in uploads.SCAN_TYPES.items()}
 
 
 @login_required
@@ -656,5 +649,5 @@ def signed_scan_file(request, pk: int):
         raise Http404(_("The file is missing."))
     extension = change.signed_scan.name.rsplit(".", 1)[-1].lower()
     # The service named the file after the type it sniffed from the content.
-    content_type = SIGNED_TYPES.get(extension, "application/octet-stream")
+    content_type = SIGNED_TYPES.get(extension, uploads.OPAQUE)
     return _inline_file(change.signed_scan, content_type, f"signed-{change.pk}.{extension}")

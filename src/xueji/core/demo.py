@@ -268,6 +268,14 @@ def load_demo_county(students: int = DEMO_STUDENTS) -> DemoResult:
     result.created_changes = load_demo_changes()
     # New pupils in every intake state and a junior intake in progress (issue 5).
     result.created_intake = load_demo_intake()
+    # The reporting rounds, an extra one announced, a few schools reported (issue 6, C8).
+    from xueji.packages.demo_rounds import load_demo_rounds
+
+    load_demo_rounds(county)
+    # Registered keys, and 马庙镇中心小学's offline laptop and its imported package (issue 6).
+    from xueji.packages.demo_packages import load_demo_packages
+
+    load_demo_packages(county)
     result.logins = showcase_logins()
     return result
 

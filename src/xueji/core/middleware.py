@@ -34,6 +34,10 @@ class ContentSecurityPolicyMiddleware:
         response.headers.setdefault(
             "Permissions-Policy", "camera=(self), microphone=(), geolocation=()"
         )
+        # An API answer is one caller's view of children's data (a revealed ID number,
+        # say): no cache, shared or private, keeps it unless the operation says otherwise.
+        if request.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
 

@@ -59,9 +59,13 @@ NAVIGATION: tuple[NavSection, ...] = (
             NavItem(_("Photo collection"), "photo_upload", "students.edit"),
             NavItem(_("Import students"), "import_students", "students.edit"),
             NavItem(_("Export a roster"), "roster_export", "students.view"),
+            # The file holds full ID numbers: only roles that may reveal them see it.
+            NavItem(_("National-format export"), "national_export", "students.reveal"),
             NavItem(_("Roster check"), "roster_check", "students.edit", non_bureau_only=True),
             NavItem(_("Roster checks"), "roster_overview", "students.view", reviewers_only=True),
             NavItem(_("Double registrations"), "duplicate_list", "duplicates.decide"),
+            # Record cards, rosters and photo sheets state ID numbers in full.
+            NavItem(_("Printing"), "print_page", "students.reveal"),
         ),
     ),
     NavSection(
@@ -71,6 +75,12 @@ NAVIGATION: tuple[NavSection, ...] = (
             NavItem(_("Change requests"), "request_list", "changes.view"),
             NavItem(_("New change request"), "request_new", "changes.request"),
             NavItem(_("Change-management plans"), "plan_list", "changes.view"),
+            NavItem(_("Reporting rounds"), "round_list", "changes.view"),
+            NavItem(_("Change packages"), "package_list", "packages.export"),
+            NavItem(
+                _("Import a change package"), "package_import", "packages.import", bureau_only=True
+            ),
+            NavItem(_("Signing keys"), "key_list", "packages.export"),
         ),
     ),
     NavSection(
@@ -88,6 +98,10 @@ NAVIGATION: tuple[NavSection, ...] = (
         "reports",
         _("Statistics"),
         (
+            NavItem(_("Students at school"), "stats_students", "stats.view"),
+            NavItem(_("Changes per semester"), "stats_changes", "stats.view"),
+            NavItem(_("Intake progress"), "stats_intake", "stats.view"),
+            NavItem(_("Dropout watch"), "stats_dropout", "students.view"),
             NavItem(_("Units overview"), "overview", "overview.view"),
             NavItem(_("Schools"), "unit_list", "units.view"),
         ),

@@ -120,6 +120,10 @@ def do_save_school_year(
                 target=year,
                 data={"changes": diff},
             )
+        # C8: each semester's regular reporting round follows the calendar.
+        from xueji.packages.round_services import ensure_regular_rounds
+
+        ensure_regular_rounds(county, year, actor=actor)
     return year
 
 

@@ -10,19 +10,19 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Q
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from xueji.core import calendar, services
+from xueji.core import calendar, services, uploads
 from xueji.core.errors import RuleViolation
 from xueji.core.forms import CalendarDayForm, LoginForm, PasswordChangeForm, SchoolYearForm
+from xueji.core.lockout import LockoutLoginMixin
 from xueji.core.models import CalendarDay, Job, SchoolYear
 from xueji.core.scope import scope_for
-from xueji.orgs.models import Unit, User
 from xueji.orgs.services import do_change_own_password
 
 
@@ -34,7 +34,7 @@ def form_error(form, error: RuleViolation) -> None:
         form.add_error(None, error.message)
 
 
-class LoginView(auth_views.LoginView):
+class LoginView(LockoutLoginMixin, auth_views.LoginView):
     template_name = "core/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
@@ -59,15 +59,13 @@ def healthz(request):
 
 
 def _unit_attention(scope) -> dict:
-    """S1, E1: units without a designated registrar or without a printer."""
-    schools = scope.schools().filter(is_active=True)
-    designated = User.objects.filter(
-        unit=OuterRef("pk"), is_designated_registrar=True, is_active=True
-    )
-    users_units = scope.units().filter(is_active=True).exclude(kind=Unit.Kind.TOWNSHIP)
+    """S1, E1: units without a designated registrar or without a printer, as the units
+    overview counts them."""
+    from xueji.stats import queries
+
     return {
-        "without_registrar": users_units.filter(~Exists(designated)).select_related("parent"),
-        "without_printer": schools.filter(has_printer=False).select_related("parent"),
+        "without_registrar": queries.units_without_registrar(scope),
+        "without_printer": queries.schools_without_printer(scope),
     }
 
 
@@ -117,6 +115,10 @@ def dashboard(request):
             context.update(_unit_attention(scope))
         if scope.may("changes.view"):
             context["changes"] = _waiting_on_unit(scope)
+            # C8: the coming reporting rounds, extra ones included, and any still owed.
+            from xueji.packages.rounds import dashboard_rounds
+
+            context["rounds"] = dashboard_rounds(scope)
     return render(request, "core/dashboard.html", context)
 
 
@@ -137,17 +139,15 @@ def password_change(request):
     return render(request, "core/password_change.html", {"form": form})
 
 
-# --- Units overview (S1, E1) ------------------------------------------------------------
+# --- Units overview (S1, E1, C8, C9) ------------------------------------------------------
 
 
 @login_required
 def overview(request):
-    scope = scope_for(request.user)
-    scope.require("overview.view")
-    from xueji.changes.session_views import units_without_plan
+    """The units overview lives with the statistics (its tables export like theirs)."""
+    from xueji.stats.views import units_overview
 
-    context = _unit_attention(scope) | {"scope": scope, "without_plan": units_without_plan(scope)}
-    return render(request, "core/overview.html", context)
+    return units_overview(request)
 
 
 # --- Calendar (P3) -----------------------------------------------------------------------
@@ -252,11 +252,13 @@ def job_download(request, pk: int):
     job = get_object_or_404(scope_for(request.user).jobs(), pk=pk, status=Job.Status.DONE)
     if not job.result_file:
         raise Http404(_("This job has no result file."))
-    return FileResponse(
+    response = FileResponse(
         job.result_file.open("rb"),
         as_attachment=True,
         filename=job.result_file.name.rsplit("/", 1)[-1],
     )
+    # A report may quote uploaded file names: a download only, never a page.
+    return uploads.protect(response, uploads.OPAQUE)
 
 
 @login_required

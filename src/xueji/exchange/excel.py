@@ -21,10 +21,11 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from xueji.core.errors import RuleViolation
+from xueji.exchange.xlsx_guard import MAX_COLUMN, check_xlsx_archive
 from xueji.students import codes, form_items
 from xueji.students.form_items import SHEET_ITEMS, Item
 
@@ -46,6 +47,7 @@ DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 200_000
 # The header is looked for in the first rows: some registrars keep a title line above it.
 HEADER_SEARCH_ROWS = 10
+MAX_COLUMNS = column_index_from_string(MAX_COLUMN)
 
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -130,7 +132,7 @@ def write_template(target: str | IO[bytes]) -> None:
         if item.required:
             cell.comment = Comment(REQUIRED_NOTE, "xueji")
         dimension = sheet.column_dimensions[letter]
-        dimension.width = max(10, min(30, len(item.header) * 2 + 4))
+        dimension.width = _header_width(item)
         # The column style makes cells typed below row 2,001 text as well.
         dimension.number_format = TEXT_FORMAT
         for row in range(2, last_row + 1):
@@ -152,45 +154,154 @@ def write_template(target: str | IO[bytes]) -> None:
     workbook.save(target)
 
 
-def _write_code_lists(sheet) -> dict[str, str]:
-    """One column per code table on a hidden sheet: a list longer than 255 characters
-    (the 56 ethnic groups) cannot live in the validation formula itself."""
-    ranges: dict[str, str] = {}
+def _code_lists() -> list[tuple[str, list[str]]]:
+    """The code tables the sheet's items use, each with its names in the standard's order."""
     tables = sorted({item.table for item in SHEET_ITEMS if item.table})
-    for column, table in enumerate(tables, start=1):
+    return [(table, list(codes.names(table).values())) for table in tables]
+
+
+def _code_ranges() -> dict[str, str]:
+    """Where each table's names lie on the hidden code sheet (one column per table)."""
+    ranges: dict[str, str] = {}
+    for column, (table, names) in enumerate(_code_lists(), start=1):
         letter = get_column_letter(column)
-        sheet.cell(row=1, column=column, value=table)
-        names = list(codes.names(table).values())
-        for row, name in enumerate(names, start=2):
-            sheet.cell(row=row, column=column, value=name).data_type = "s"
         ranges[table] = f"'{CODES_SHEET}'!${letter}$2:${letter}${len(names) + 1}"
     return ranges
 
 
+def _write_code_lists(sheet) -> dict[str, str]:
+    """One column per code table on a hidden sheet: a list longer than 255 characters
+    (the 56 ethnic groups) cannot live in the validation formula itself."""
+    for column, (table, names) in enumerate(_code_lists(), start=1):
+        sheet.cell(row=1, column=column, value=table)
+        for row, name in enumerate(names, start=2):
+            sheet.cell(row=row, column=column, value=name).data_type = "s"
+    return _code_ranges()
+
+
+GUIDE_HEADERS = ("列名", "是否必填", "填写格式", "可填代码或名称")
+GUIDE_NOTES = (
+    "",
+    "说明：",
+    "1. 请勿改动第一行的列名；列的顺序可以调整，多余的列会被忽略。",
+    "2. 身份证件号、电话、邮政编码、行政区划代码等列已设为文本格式，请勿改为数字格式，"
+    "否则 Excel 会把身份证件号变成 1.2E+17。",
+    "3. 日期写作 YYYY-MM-DD 或 YYYYMMDD；入学年月写作 YYYYMM。",
+    "4. 有代码的列可以填代码，也可以填名称（如 民族 填 01 或 汉族）。",
+    "5. 导入时先检查全部行；有错误的行会在返回的文件中标红并说明原因，改正后重新上传即可。",
+)
+GUIDE_WIDTHS = (26, 10, 44, 90)
+
+
+def _guide_rows() -> list[tuple[str, ...]]:
+    """The guide sheet below its header: one row per column of the template, then notes."""
+    rows: list[tuple[str, ...]] = [
+        (item.header, "是" if item.required else "否", _format_hint(item), _allowed(item))
+        for item in SHEET_ITEMS
+    ]
+    return rows + [(note,) for note in GUIDE_NOTES]
+
+
 def _write_guide(sheet) -> None:
-    headers = ("列名", "是否必填", "填写格式", "可填代码或名称")
-    sheet.append(headers)
+    sheet.append(GUIDE_HEADERS)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
         cell.fill = HEADER_FILL
-    for item in SHEET_ITEMS:
-        row = (item.header, "是" if item.required else "否", _format_hint(item), _allowed(item))
+    for row in _guide_rows():
         sheet.append(row)
-    notes = (
-        "",
-        "说明：",
-        "1. 请勿改动第一行的列名；列的顺序可以调整，多余的列会被忽略。",
-        "2. 身份证件号、电话、邮政编码、行政区划代码等列已设为文本格式，请勿改为数字格式，"
-        "否则 Excel 会把身份证件号变成 1.2E+17。",
-        "3. 日期写作 YYYY-MM-DD 或 YYYYMMDD；入学年月写作 YYYYMM。",
-        "4. 有代码的列可以填代码，也可以填名称（如 民族 填 01 或 汉族）。",
-        "5. 导入时先检查全部行；有错误的行会在返回的文件中标红并说明原因，改正后重新上传即可。",
-    )
-    for note in notes:
-        sheet.append((note,))
-    for letter, width in zip("ABCD", (26, 10, 44, 90), strict=True):
+    for letter, width in zip("ABCD", GUIDE_WIDTHS, strict=True):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A2"
+
+
+def _header_width(item: Item) -> int:
+    return max(10, min(30, len(item.header) * 2 + 4))
+
+
+# ---------------------------------------------------------------------------------------
+# The template filled in: the national-format export (P1)
+
+
+def write_filled_template(rows: Iterable[Sequence[str]]) -> bytes:
+    """The template's workbook with `rows` below its header, one value per column of
+    SHEET_ITEMS: the same sheets, header row, text-formatted columns and drop-down lists
+    as write_template, so the file imports here as it does into the national system.
+
+    Streaming (write-only) mode keeps a school of thousands of students within memory.
+    Every value is a text cell in a text-formatted column, so Excel never turns an ID
+    number into 1.2E+17, not even when a registrar retypes it; a value a spreadsheet would
+    run as a formula gets the leading apostrophe of `neutralise`, as in every export."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(SHEET_NAME)
+    for column, item in enumerate(SHEET_ITEMS, start=1):
+        dimension = sheet.column_dimensions[get_column_letter(column)]
+        dimension.width = _header_width(item)
+        dimension.number_format = TEXT_FORMAT
+    sheet.freeze_panes = "A2"
+    sheet.row_dimensions[1].height = 32
+    sheet.append([_header_cell(sheet, item) for item in SHEET_ITEMS])
+    written = 0
+    for row in rows:
+        sheet.append([_filled_cell(sheet, value) for value in row])
+        written += 1
+    # The drop-down lists cover the rows written, and at least the template's own rows.
+    last_row = max(TEMPLATE_ROWS, written) + 1
+    ranges = _code_ranges()
+    for column, item in enumerate(SHEET_ITEMS, start=1):
+        if item.table and item.table in ranges:
+            letter = get_column_letter(column)
+            validation = DataValidation(
+                type="list", formula1=ranges[item.table], allow_blank=True, showErrorMessage=False
+            )
+            validation.add(f"{letter}2:{letter}{last_row}")
+            sheet.data_validations.append(validation)
+    _write_guide_streaming(workbook.create_sheet(GUIDE_SHEET))
+    code_sheet = workbook.create_sheet(CODES_SHEET)
+    code_sheet.sheet_state = "hidden"
+    lists = _code_lists()
+    code_sheet.append([table for table, _names in lists])
+    for index in range(max(len(names) for _table, names in lists)):
+        code_sheet.append(
+            [
+                _filled_cell(code_sheet, names[index] if index < len(names) else "")
+                for _t, names in lists
+            ]
+        )
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _header_cell(sheet, item: Item) -> WriteOnlyCell:
+    """A header cell exactly as write_template makes it (red and noted when required)."""
+    cell = WriteOnlyCell(sheet, value=item.header)
+    cell.data_type = "s"
+    cell.fill = HEADER_FILL
+    cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    cell.font = Font(bold=True, color="C00000" if item.required else "000000")
+    if item.required:
+        cell.comment = Comment(REQUIRED_NOTE, "xueji")
+    return cell
+
+
+def _filled_cell(sheet, value: str) -> WriteOnlyCell:
+    if not value:
+        # An empty cell keeps the text format, as the template's empty rows do.
+        cell = WriteOnlyCell(sheet, value=None)
+        cell.number_format = TEXT_FORMAT
+        return cell
+    return _text_cell(sheet, neutralise(value))
+
+
+def _write_guide_streaming(sheet) -> None:
+    for letter, width in zip("ABCD", GUIDE_WIDTHS, strict=True):
+        sheet.column_dimensions[letter].width = width
+    sheet.freeze_panes = "A2"
+    sheet.append(
+        [_text_cell(sheet, text, font=Font(bold=True), fill=HEADER_FILL) for text in GUIDE_HEADERS]
+    )
+    for row in _guide_rows():
+        sheet.append(list(row))
 
 
 # ---------------------------------------------------------------------------------------
@@ -268,6 +379,10 @@ def read_sheet(data: bytes, *, max_rows: int = MAX_ROWS) -> Sheet:
     if kind == CSV:
         grid = _csv_grid(decode_text(data) or "")
         return _sheet_from(lambda: iter(grid), len(grid), max_rows)
+    if kind == XLSX:
+        # Unpacked and searched before any reader sees it: a zip bomb or a sheet with a
+        # cell in XFD1048576 would otherwise exhaust the memory (xlsx_guard.py).
+        check_xlsx_archive(data, max_row=max_rows + HEADER_SEARCH_ROWS)
     opener = _calamine_opener(data, kind)
     if opener is None:
         opener = _openpyxl_opener(data) if kind == XLSX else None
@@ -321,7 +436,8 @@ def _openpyxl_opener(data: bytes) -> tuple[RowSource, int] | None:
         height = sheet.max_row or 0
 
         def rows() -> Iterator[Sequence[Any]]:
-            for row in sheet.iter_rows(min_row=1, min_col=1, values_only=True):
+            # Bounded: read-only openpyxl pads every row to the width the file declares.
+            for row in sheet.iter_rows(min_row=1, min_col=1, max_col=MAX_COLUMNS, values_only=True):
                 yield list(row)
 
         next(rows(), None)
@@ -438,14 +554,15 @@ def write_error_workbook(
     sheet.append(header_cells)
     width = len(headers)
     for row in rows:
-        out = [_text_cell(sheet, row.message, fill=RED if row.bad else YELLOW)]
+        out = [_text_cell(sheet, row.message, fill=RED if row.bad else YELLOW, quote=True)]
         cells = list(row.cells) + [None] * (width - len(row.cells))
         for index, value in enumerate(cells):
             value = _cell_for_error_book(value, index in digit_columns)
             fill = RED if index in row.bad else YELLOW if index in row.warned else None
-            if isinstance(value, str) and fill is None and not value.startswith("="):
+            if isinstance(value, str) and fill is None and not value.startswith(FORMULA_STARTS):
                 # A plain string is written as text and is many times quicker than a
-                # styled cell; only "=" would make openpyxl write a formula.
+                # styled cell. One that starts like a formula gets the quote prefix below,
+                # so Excel keeps it text even when the registrar edits the cell.
                 out.append(ILLEGAL_CHARACTERS_RE.sub(" ", value))
             elif isinstance(value, str):
                 out.append(_text_cell(sheet, value, fill=fill, quote=True))

@@ -89,3 +89,45 @@ class RosterForm(forms.Form):
         self.fields["q"].widget.input_type = "search"
         if not scope.may("students.reveal"):
             del self.fields["full"]
+
+
+class SchoolsField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Unit) -> str:
+        code = f"{obj.school_code} " if obj.school_code else ""
+        return code + obj.name
+
+
+NATIONAL_STATUS_CHOICES = [
+    ("enrolled", _("At school")),
+    ("open", _("Open records")),
+    ("all", _("All")),
+    *[(value, label) for value, label in Status.choices if value != "enrolled"],
+]
+
+
+class NationalExportForm(forms.Form):
+    """The national-format export's selection (exchange/national.py NationalSelection),
+    as GET parameters: `school` may repeat."""
+
+    school = SchoolsField(
+        label=_("Schools"),
+        queryset=Unit.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every school of your scope. One file per school."),
+    )
+    grade = forms.TypedChoiceField(
+        label=_("Grade"),
+        choices=[("", _("All")), *[(n, str(n)) for n in range(1, 10)]],
+        coerce=int,
+        required=False,
+    )
+    status = forms.ChoiceField(
+        label=_("Status"), choices=NATIONAL_STATUS_CHOICES, required=False, initial="enrolled"
+    )
+
+    def __init__(self, data, *, scope):
+        super().__init__(data)
+        self.fields["school"].queryset = scope.schools().order_by(
+            "school_code", "parent__ordinal", "ordinal"
+        )

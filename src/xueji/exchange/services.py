@@ -387,9 +387,11 @@ def _export_checks(actor, fmt: str, full: bool) -> Scope:
     return scope
 
 
-def _records(scope: Scope, wanted: StudentFilter):
+def with_form_data(records, scope: Scope):
+    """Records with what `form_values` reads: this school year's placement and the
+    family members, fetched in a few queries for the whole export."""
     year = calendar.current_school_year(scope.unit.county) if scope.unit else None
-    return filtered_records(scope, wanted).prefetch_related(
+    return records.prefetch_related(
         Prefetch(
             "placements",
             queryset=Placement.objects.filter(school_year=year),
@@ -401,6 +403,10 @@ def _records(scope: Scope, wanted: StudentFilter):
             to_attr="family_members",
         ),
     )
+
+
+def _records(scope: Scope, wanted: StudentFilter):
+    return with_form_data(filtered_records(scope, wanted), scope)
 
 
 def _display(item: Item, value: Any) -> str:
@@ -415,7 +421,10 @@ def _display(item: Item, value: Any) -> str:
     return str(value)
 
 
-def roster_row(record: StudentRecord, *, full: bool) -> list[str]:
+def form_values(record: StudentRecord, *, full: bool) -> list[str]:
+    """One value per column of the template (SHEET_ITEMS), as the template asks for it:
+    coded items by their names (the template's drop-down lists), yes/no as 是/否, dates
+    as YYYY-MM-DD. ID numbers and addresses masked unless `full`."""
     student = record.student
     placement = (getattr(record, "current_placements", None) or [None])[0]
     family = {member.position: member for member in getattr(student, "family_members", [])}
@@ -435,8 +444,15 @@ def roster_row(record: StudentRecord, *, full: bool) -> list[str]:
         elif not full and item.key in MASKED_ADDRESSES:
             text = mask_address(text)
         row.append(text)
-    row += [record.school.name, record.school.school_code or "", record.get_status_display()]
     return row
+
+
+def roster_row(record: StudentRecord, *, full: bool) -> list[str]:
+    return form_values(record, full=full) + [
+        record.school.name,
+        record.school.school_code or "",
+        record.get_status_display(),
+    ]
 
 
 def export_roster(params: Mapping[str, str], fmt: str, *, actor, full: bool = False) -> ExportFile:

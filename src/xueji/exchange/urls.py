@@ -8,4 +8,6 @@ urlpatterns = [
     path("roster/", views.roster_export, name="roster_export"),
     path("roster.xlsx", views.roster_file, {"fmt": "xlsx"}, name="roster_xlsx"),
     path("roster.csv", views.roster_file, {"fmt": "csv"}, name="roster_csv"),
+    path("national/", views.national_export, name="national_export"),
+    path("national/file", views.national_file, name="national_file"),
 ]

@@ -1,18 +1,21 @@
-"""The import and export pages (issue 3, B2). Thin: the scope decides what may be seen,
-one service call does the work, its refusal becomes a message next to the form."""
+"""The import and export pages (issue 3, B2; the national format, P1). Thin: the scope
+decides what may be seen, one service call does the work, its refusal becomes a message
+next to the form."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from xueji.core.errors import RuleViolation
 from xueji.core.models import Job
 from xueji.core.scope import scope_for
 from xueji.core.views import form_error
-from xueji.exchange import services
-from xueji.exchange.forms import ImportForm, RosterForm
+from xueji.exchange import national, services
+from xueji.exchange.forms import ImportForm, NationalExportForm, RosterForm
 
 FULL_VALUES = {"1", "true", "on", "yes"}
 
@@ -76,6 +79,34 @@ def roster_file(request, fmt: str):
     except RuleViolation as error:
         messages.error(request, error.message)
         return redirect("roster_export")
+    if isinstance(result, Job):
+        messages.info(request, _("A large export runs in the background; download it here."))
+        return redirect("job_detail", pk=result.pk)
+    return _attachment(result.content, result.filename, result.content_type)
+
+
+@login_required
+def national_export(request):
+    scope = scope_for(request.user)
+    scope.require("students.view")
+    if not scope.may(national.CAPABILITY):
+        raise PermissionDenied(_("Your role may not reveal ID numbers or addresses."))
+    form = NationalExportForm(request.GET or None, scope=scope)
+    return render(
+        request,
+        "exchange/national.html",
+        {"form": form, "threshold": services.EXPORT_JOB_THRESHOLD},
+    )
+
+
+@login_required
+def national_file(request):
+    try:
+        selection = national.NationalSelection.from_params(request.GET)
+        result = national.do_export_national(selection, actor=request.user)
+    except RuleViolation as error:
+        messages.error(request, error.message)
+        return redirect(f"{reverse('national_export')}?{request.GET.urlencode()}")
     if isinstance(result, Job):
         messages.info(request, _("A large export runs in the background; download it here."))
         return redirect("job_detail", pk=result.pk)

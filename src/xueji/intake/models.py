@@ -6,6 +6,8 @@ that record through the states every level sees: entered, awaiting review, retur
 admitted, photographed, numbered, submitted, forwarded, accepted.
 """
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -54,6 +56,9 @@ class ExceptionKind(models.TextChoices):
 class IntakeEntry(models.Model):
     """One new pupil in a school's intake of a school year."""
 
+    # Stable across installations: an offline unit's change package names the entry by it,
+    # and the bureau's import keeps it (issue 6), so importing again finds the same pupil.
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     record = models.OneToOneField(
         "students.StudentRecord", on_delete=models.PROTECT, related_name="intake_entry"
     )

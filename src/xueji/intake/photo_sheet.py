@@ -353,7 +353,9 @@ def issue_photo_sheet(
     with transaction.atomic():
         pupils = sheet_pupils(school, year, grade=grade, class_name=class_name)
         facts = sheet_facts(school, target, pupils)
-        paper = do_issue_paper(KIND, target, facts, actor=actor, unit=school)
+        paper = do_issue_paper(
+            KIND, target, facts, actor=actor, unit=school, students=[p.student_id for p in pupils]
+        )
         pdf = render_photo_sheet(school, paper, {p.student_id: p.photo for p in pupils})
     return paper, pdf
 

@@ -13,14 +13,23 @@ A package is a zip:
 Signing the manifest, which holds every member's hash, signs the whole file: an altered
 byte anywhere changes a hash or the signature, a missing or extra member differs from the
 manifest's list.
+
+The zip is written by this module, not by zipfile: members stored uncompressed, fixed
+timestamps and attributes, no extra fields or comments. Reading rebuilds that exact file
+from the members and refuses one that differs, so every byte of the file is covered: a
+header, a padding bit of a compressed stream or a timestamp cannot be altered unseen, and
+the format does not depend on the zip writer of one Python version.
 """
 
 import base64
+import binascii
 import dataclasses
 import hashlib
 import io
 import json
+import struct
 import zipfile
+import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -34,6 +43,8 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from django.utils.translation import gettext as _
 
+from xueji.core.errors import RuleViolation
+
 FORMAT = "xueji-change-package"
 VERSION = 1
 MANIFEST = "manifest.json"
@@ -43,16 +54,31 @@ MAX_MEMBERS = 20_000
 MAX_UNCOMPRESSED = 2 * 1024**3
 # The zip's own timestamps are not data; fixed, so the same content gives the same bytes.
 ZIP_TIME = (2008, 3, 21, 0, 0, 0)
+# What zipfile (or a damaged file) may raise while a zip is opened or read.
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    ValueError,
+    OSError,
+    EOFError,
+    struct.error,
+    zlib.error,
+    NotImplementedError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    RuntimeError,  # an encrypted member
+)
 
 
-class PackageRefused(Exception):
+class PackageRefused(RuleViolation):
     """The file is not a package we accept. `code` is stable (API, tests); `message` is for
-    people, in the active language."""
+    people, in the active language. A RuleViolation about the uploaded file, so views, the
+    API and commands show it like any refusal."""
 
     def __init__(self, code: str, message: str):
-        super().__init__(message)
+        super().__init__(message, field="file")
         self.code = code
-        self.message = message
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,20 +169,79 @@ def build(manifest: Mapping[str, Any], members: Mapping[str, bytes], key: KeyPai
     )
     manifest_bytes = dump_json(full)
     signature = Ed25519PrivateKey.from_private_bytes(key.private).sign(manifest_bytes)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        _write(archive, MANIFEST, manifest_bytes)
-        _write(archive, SIGNATURE, b64(signature).encode("ascii"))
-        for name in sorted(members):
-            _write(archive, name, members[name])
-    return buffer.getvalue()
+    entries = [(MANIFEST, manifest_bytes), (SIGNATURE, b64(signature).encode("ascii"))]
+    entries += [(name, members[name]) for name in sorted(members)]
+    if sum(len(data) for _name, data in entries) > MAX_UNCOMPRESSED:
+        raise ValueError("a package holds at most 2 GB")
+    return zip_stored(entries)
 
 
-def _write(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
-    info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.external_attr = 0o644 << 16
-    archive.writestr(info, data)
+def _dos_time(moment: tuple[int, int, int, int, int, int]) -> tuple[int, int]:
+    year, month, day, hour, minute, second = moment
+    return (hour << 11) | (minute << 5) | (second // 2), ((year - 1980) << 9) | (month << 5) | day
+
+
+def zip_stored(entries: list[tuple[str, bytes]]) -> bytes:
+    """The package's zip, byte for byte: members stored in the given order, UTF-8 names,
+    the fixed time, regular-file attributes, no extras, no comments (APPNOTE 4.3)."""
+    time, date = _dos_time(ZIP_TIME)
+    utf8 = 0x0800
+    out = io.BytesIO()
+    central = io.BytesIO()
+    for name, data in entries:
+        raw_name = name.encode("utf-8")
+        crc = zlib.crc32(data) & 0xFFFFFFFF
+        offset = out.tell()
+        out.write(
+            struct.pack(
+                "<IHHHHHIIIHH",
+                0x04034B50,
+                20,
+                utf8,
+                0,
+                time,
+                date,
+                crc,
+                len(data),
+                len(data),
+                len(raw_name),
+                0,
+            )
+        )
+        out.write(raw_name)
+        out.write(data)
+        central.write(
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                (3 << 8) | 20,
+                20,
+                utf8,
+                0,
+                time,
+                date,
+                crc,
+                len(data),
+                len(data),
+                len(raw_name),
+                0,
+                0,
+                0,
+                0,
+                (0o100644 << 16),
+                offset,
+            )
+        )
+        central.write(raw_name)
+    directory = central.getvalue()
+    start = out.tell()
+    out.write(directory)
+    out.write(
+        struct.pack(
+            "<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(directory), start, 0
+        )
+    )
+    return out.getvalue()
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -197,7 +282,15 @@ def read(data: bytes, find_key: Callable[[str], KnownKey | None]) -> VerifiedPac
             )
         if len(infos) > MAX_MEMBERS or sum(info.file_size for info in infos) > MAX_UNCOMPRESSED:
             raise PackageRefused("too_large", _("The package is too large to be read."))
+        if any(
+            info.compress_type != zipfile.ZIP_STORED or info.flag_bits & ~0x0800 for info in infos
+        ):
+            raise PackageRefused("altered_structure", _structure_message())
         contents = {info.filename: _read_member(archive, info) for info in infos}
+    # Every byte of the file, not only the members' contents: the file must be exactly
+    # what build() writes for these members in this order.
+    if zip_stored([(info.filename, contents[info.filename]) for info in infos]) != data:
+        raise PackageRefused("altered_structure", _structure_message())
     manifest_bytes = contents.pop(MANIFEST)
     manifest = _parse_manifest(manifest_bytes)
     _verify_signature(manifest, manifest_bytes, contents.pop(SIGNATURE), find_key)
@@ -205,10 +298,17 @@ def read(data: bytes, find_key: Callable[[str], KnownKey | None]) -> VerifiedPac
     return VerifiedPackage(manifest=manifest, members=contents, sha256=sha256(data))
 
 
+def _structure_message() -> str:
+    return _(
+        "The package's file structure was altered after it was written (a byte changed, "
+        "or the file was unpacked and packed again)."
+    )
+
+
 def _open_zip(data: bytes) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError) as error:
+    except ZIP_ERRORS as error:
         raise PackageRefused(
             "not_zip", _("This file is not a change package (not a zip).")
         ) from error
@@ -220,7 +320,7 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
             # Read one byte past the declared size: a member that inflates beyond what its
             # header says is a zip bomb or a forgery.
             content = member.read(info.file_size + 1)
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
+    except ZIP_ERRORS as error:
         raise PackageRefused(
             "altered_member",
             _("The file %(name)s in the package is damaged.") % {"name": info.filename},
@@ -268,9 +368,13 @@ def _verify_signature(
     if known.revoked:
         raise PackageRefused("revoked_key", _("The package is signed with a revoked key."))
     try:
-        signature = unb64(signature_text.decode("ascii").strip())
+        text = signature_text.decode("ascii")
+        signature = unb64(text)
+        # Only the one canonical spelling: base64 has spare bits that decode alike.
+        if b64(signature) != text:
+            raise ValueError("not canonical base64")
         Ed25519PublicKey.from_public_bytes(known.public).verify(signature, manifest_bytes)
-    except (InvalidSignature, ValueError, UnicodeDecodeError) as error:
+    except (InvalidSignature, ValueError, UnicodeDecodeError, binascii.Error) as error:
         raise PackageRefused(
             "bad_signature",
             _("The package's signature does not match: it was altered after signing."),

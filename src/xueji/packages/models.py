@@ -23,6 +23,19 @@ class Installation(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(_("name"), max_length=60, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # An offline installation (a unit's laptop, issue 6) was seeded from the bureau's
+    # students package of this unit: the package's id and when it was seeded. Empty on the
+    # county's server.
+    offline_unit = models.ForeignKey(
+        "orgs.Unit",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("offline installation of"),
+    )
+    seeded_from = models.UUIDField(_("seeded from package"), null=True, blank=True)
+    seeded_at = models.DateTimeField(_("seeded at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("installation")
@@ -191,7 +204,7 @@ class PackageChange(models.Model):
     """One change an imported package carried, and what the bureau found it to be."""
 
     class Verdict(models.TextChoices):
-        RECONCILED = "reconciled", _("Matches an approved change")
+        RECONCILED = "reconciled", _("Matches the registry")
         PENDING = "pending", _("Matches a pending request")
         UNKNOWN = "unknown", _("Not known to the registry")
         CONFLICTING = "conflicting", _("Conflicts with the registry")
@@ -200,6 +213,13 @@ class PackageChange(models.Model):
     # The change's stable identifier at its origin: ChangeRequest.uid there.
     change_uid = models.UUIDField(_("change id"))
     kind = models.CharField(_("kind"), max_length=12)
+    # The request's state at its origin when the package was made.
+    state = models.CharField(_("state in the package"), max_length=20, blank=True)
+    # The school of the bureau's reconciliation report this change belongs to: the
+    # sending school when the package reports it, else the receiving school.
+    school = models.ForeignKey(
+        "orgs.Unit", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     student_name = models.CharField(_("name"), max_length=30)
     id_number = models.CharField(_("ID number"), max_length=30, blank=True)
     effective_date = models.DateField(_("effective date"))
@@ -213,10 +233,14 @@ class PackageChange(models.Model):
         blank=True,
         related_name="package_changes",
     )
+    # The import entered the change into the bureau's queue (an offline unit's request),
+    # or moved a request an earlier import entered to the step this package carries.
+    entered = models.BooleanField(_("entered by the import"), default=False)
     checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
     checked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    check_note = models.CharField(_("note of the check"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("packaged change")
@@ -230,3 +254,64 @@ class PackageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.student_name}"
+
+    @property
+    def kind_label(self) -> str:
+        from xueji.changes.models import Kind
+
+        return str(Kind(self.kind).label) if self.kind in Kind.values else self.kind
+
+
+class PackageIntakeEntry(models.Model):
+    """One new pupil an offline unit's package carried (its intake entry), and what the
+    bureau found it to be. The import enters a new one into the bureau's intake, never
+    beyond "awaiting review": the review (N2) happens at the bureau's installation."""
+
+    class Verdict(models.TextChoices):
+        NEW = "new", _("New to the registry")
+        KNOWN = "known", _("Already known")
+        CONFLICTING = "conflicting", _("Conflicts with the registry")
+
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="intake_entries")
+    # The entry's stable identifier at its origin: IntakeEntry.uid there.
+    entry_uid = models.UUIDField(_("entry id"))
+    # The entry's state at its origin when the package was made.
+    state = models.CharField(_("state in the package"), max_length=16, blank=True)
+    school = models.ForeignKey(
+        "orgs.Unit", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    student_name = models.CharField(_("name"), max_length=30)
+    id_number = models.CharField(_("ID number"), max_length=30, blank=True)
+    grade = models.PositiveSmallIntegerField(_("grade"), null=True, blank=True)
+    data = models.JSONField(_("data"), default=dict)
+    verdict = models.CharField(_("verdict"), max_length=12, choices=Verdict.choices)
+    reason = models.CharField(_("why"), max_length=300, blank=True)
+    entry = models.ForeignKey(
+        "intake.IntakeEntry",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="package_entries",
+    )
+    # The import entered the pupil into the bureau's intake, or moved an entry an earlier
+    # import entered to the state this package carries.
+    entered = models.BooleanField(_("entered by the import"), default=False)
+
+    class Meta:
+        verbose_name = _("packaged new pupil")
+        verbose_name_plural = _("packaged new pupils")
+        ordering = ["package_id", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["package", "entry_uid"], name="intake_entry_once_per_package"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.student_name
+
+    @property
+    def state_label(self) -> str:
+        from xueji.intake.models import EntryState
+
+        return str(EntryState(self.state).label) if self.state in EntryState.values else self.state

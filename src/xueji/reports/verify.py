@@ -11,7 +11,7 @@ with the registry today:
 import hashlib
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -66,12 +66,22 @@ def normalise_code(typed: str) -> str:
     return "".join(char for char in str(typed).upper() if char.isalnum())
 
 
-def do_issue_paper(kind: str, target, facts: dict[str, Any], *, actor, unit=None) -> IssuedPaper:
+def do_issue_paper(
+    kind: str,
+    target,
+    facts: dict[str, Any],
+    *,
+    actor,
+    unit=None,
+    students: Iterable[int] | None = None,
+) -> IssuedPaper:
     """Record a paper about to be printed and return it; print `paper.code` on it.
 
     `unit` is the unit the paper speaks for (the student's school, also when its central
     school prints it); it defaults to the actor's unit. The audit event names the target,
-    so the target's history lists its printed papers; it holds no facts.
+    so the target's history lists its printed papers; it holds no facts. A caller whose
+    print writes no event of its own passes `students` (ids): every print of personal
+    data is one audit event naming the students it carried (issue 8).
     """
     if kind not in IssuedPaper.Kind.values:
         raise RuleViolation(_("Unknown kind of paper: %(kind)s.") % {"kind": kind})
@@ -105,7 +115,8 @@ def do_issue_paper(kind: str, target, facts: dict[str, Any], *, actor, unit=None
                     actor=actor,
                     target=target,
                     unit=unit,
-                    data={"code": paper.code, "kind": kind, "content_hash": paper.content_hash},
+                    data={"code": paper.code, "kind": kind, "content_hash": paper.content_hash}
+                    | ({"students": sorted(set(students))} if students is not None else {}),
                 )
             return paper
         except IntegrityError:

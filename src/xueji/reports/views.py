@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 
 from xueji.core.scope import scope_for
 from xueji.reports.verify import Verdict, check_paper, facts_source, normalise_code
+from xueji.students.rules import mask_address, mask_id_number
 
 
 @require_GET
@@ -25,7 +26,22 @@ def verify_form(request):
     return render(request, "reports/verify.html", {"verdict": None, "error": error})
 
 
-def _show(value) -> str:
+def _masked(value, key: str = ""):
+    """ID numbers and addresses masked, as everywhere on screen: the page compares the
+    paper with the registry, and the paper itself shows them to whoever holds it."""
+    if isinstance(value, dict):
+        return {name: _masked(item, str(name)) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item, key) for item in value]
+    if isinstance(value, str) and key.endswith("id_number"):
+        return mask_id_number(value)
+    if isinstance(value, str) and key.endswith("address"):
+        return mask_address(value)
+    return value
+
+
+def _show(value, key: str = "") -> str:
+    value = _masked(value, key)
     if value is None:
         return "—"
     if isinstance(value, dict | list):
@@ -46,8 +62,8 @@ def verify_paper(request, code: str):
         rows = [
             {
                 "label": labels.get(key, key),
-                "printed": _show(paper.facts.get(key)),
-                "live": _show(live.get(key)) if verdict.live_facts is not None else "—",
+                "printed": _show(paper.facts.get(key), key),
+                "live": _show(live.get(key), key) if verdict.live_facts is not None else "—",
                 "changed": key in verdict.differences,
             }
             for key in sorted(set(paper.facts) | set(live))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -125,6 +125,18 @@ def _candidate_matches(student: Student) -> list[Student]:
     if student.id_number:
         found = found.filter(id_number="")
     return list(found)
+
+
+def _wait_for_matching_registrations(student: Student) -> None:
+    """Two registrations of one person at the same moment must not both miss each other:
+    the later one waits here until the earlier commits, then finds it and is held for the
+    bureau (N11). Matches share sex and birth date, so those are the lock's key; the lock
+    ends with the transaction. SQLite lets one writer in at a time, so it needs none."""
+    if connection.vendor != "postgresql":
+        return
+    key = f"xueji.register:{student.sex}:{student.birth_date:%Y%m%d}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
 
 
 def _stage_and_grade(school: Unit, grade: int) -> str:
@@ -241,6 +253,7 @@ def _register(parts, values, actor, school, school_year, status, stage, entry_da
         _give_number(student, record, NumberKind.PROVINCIAL, str(number))
     duplicates = []
     if not reused:
+        _wait_for_matching_registrations(student)
         for match in _candidate_matches(student):
             reason = "name" if match.name == student.name else "pinyin"
             duplicates.append(
@@ -664,6 +677,17 @@ def do_reveal(student: Student, what: str, *, actor) -> dict[str, Any]:
     with transaction.atomic():
         record_event("student.revealed", actor=actor, target=student, data={"what": what})
     return values
+
+
+def do_open_for_editing(student: Student, *, actor) -> None:
+    """The edit form shows ID numbers and addresses in full, since they are edited there:
+    opening it is an audited reveal of everything masked, like the "show" buttons."""
+    scope = scope_for(actor)
+    if not scope.may("students.reveal"):
+        raise PermissionDenied(_("Your role may not reveal ID numbers or addresses."))
+    student = scope.get_student(student.pk)
+    with transaction.atomic():
+        record_event("student.revealed", actor=actor, target=student, data={"what": "edit"})
 
 
 def do_decide_duplicate(

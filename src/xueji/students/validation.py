@@ -130,6 +130,14 @@ def _between_cjk(text: str, start: int, end: int) -> bool:
     return start > 0 and end < len(text) and is_cjk(text[start - 1]) and is_cjk(text[end])
 
 
+def visible_character(ch: str) -> str:
+    """A character as a message can show it: an invisible one (a control character, a
+    right-to-left override that would turn the message itself around) by its code."""
+    if unicodedata.category(ch)[0] in "CZ" and ch != " ":
+        return f"U+{ord(ch):04X}"
+    return ch
+
+
 def name_problem(value: str) -> str | None:
     """Why a (normalised) name cannot be a person's name, or None when it can."""
     if not value:
@@ -145,7 +153,7 @@ def name_problem(value: str) -> str | None:
         return _("a name is in Chinese characters or in Latin letters, not both.")
     for ch in value:
         if not is_cjk(ch) and ch != MIDDLE_DOT:
-            return _("“%(char)s” cannot be part of a name.") % {"char": ch}
+            return _("“%(char)s” cannot be part of a name.") % {"char": visible_character(ch)}
     parts = value.split(MIDDLE_DOT)
     if any(not part for part in parts):
         return _("a middle dot stands only between two parts of a name.")

@@ -14,15 +14,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils.cache import add_never_cache_headers, patch_cache_control, patch_vary_headers
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from xueji.audit.models import AuditEvent
-from xueji.core import calendar
+from xueji.core import calendar, uploads
 from xueji.core.errors import RuleViolation
 from xueji.core.scope import Scope, scope_for
 from xueji.core.views import form_error
@@ -234,6 +234,7 @@ REVEALED_WHAT = {
     "id_number": gettext_lazy("ID number"),
     "address": gettext_lazy("Addresses"),
     "family": gettext_lazy("Family members' ID numbers and addresses"),
+    "edit": gettext_lazy("Everything masked, in the edit form"),
 }
 
 
@@ -350,9 +351,11 @@ def student_photo(request, pk: int):
         stored = student.photo.open("rb")
     except FileNotFoundError:
         raise Http404(_("This student has no photo.")) from None
-    response = FileResponse(stored, content_type="image/jpeg")
-    patch_cache_control(response, private=True, max_age=300)
-    return response
+    # Always the JPEG that photos.py re-encoded; a private cache keeps lists of thumbnails
+    # quick.
+    return uploads.file_response(
+        stored, content_type=uploads.JPEG, filename=f"photo-{student.pk}.jpg", cache_seconds=300
+    )
 
 
 @login_required
@@ -554,6 +557,8 @@ def student_edit(request, pk: int):
         raise PermissionDenied(
             _("You may not change the students of %(school)s.") % {"school": record.school.name}
         )
+    if request.method == "GET":
+        services.do_open_for_editing(student, actor=request.user)
     initial = _initial(student, record)
     form = StudentForm(
         request.POST or None,
