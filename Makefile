@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install install-test demo test lint messages serve-only clean bench bench-smoke bench-province
+.PHONY: install install-test demo test lint messages serve-only clean bench bench-smoke bench-province \
+	screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +66,15 @@ bench-smoke: $(VENV)/.installed-bench
 # PostgreSQL (docs/scale.md).
 bench-province: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.run --province $(BENCH_ARGS)
+
+# The README's pictures: the screenshot tests photograph each role's main pages (chromium
+# at /usr/bin/chromium) and render every printed form (poppler-utils) into var/screenshots/;
+# scripts/screenshots.py copies the chosen ones, cropped and optimised, into docs/screenshots/.
+# The old pictures are removed first, so a run that skipped (no chromium) copies nothing.
+screenshots: install-test
+	rm -rf var/screenshots
+	$(BIN)/pytest -p no:cacheprovider tests/e2e/test_screenshots_browser.py tests/reports/test_form_images.py
+	$(BIN)/python scripts/screenshots.py
 
 # Refresh the translation catalogues after changing interface text (needs GNU gettext).
 messages: install-test

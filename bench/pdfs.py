@@ -93,6 +93,7 @@ def _intake(pupils: int):
         primary=defaults.primary_number_template,
         junior=defaults.junior_number_template,
     )
+    school.county = county  # the school's own copy still held the old templates
     now = timezone.now()
     writer = BulkWriter(
         [

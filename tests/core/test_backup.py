@@ -24,6 +24,7 @@ from urllib.parse import quote
 import pytest
 from django.core.management import call_command
 from django.db import connection, connections
+from django.utils import translation
 from PIL import Image, ImageDraw
 
 from tests.changes.helpers import DAY, scan
@@ -295,7 +296,7 @@ def test_restore_refuses_a_database_that_is_not_empty(backup_file):
 def test_restore_refuses_a_backup_of_another_migration_state(backup_file, tmp_path):
     older = tmp_path / "older.zip"
     rewrite(backup_file, older, manifest=lambda m: {**m, "migrations": m["migrations"][:-1]})
-    with pytest.raises(BackupRefused) as refused:
+    with pytest.raises(BackupRefused) as refused, translation.override("en"):
         restore_backup(older)
     assert refused.value.code == "migrations"
     assert "newer than the backup" in refused.value.message

@@ -39,6 +39,8 @@ def browser():
                 "--disable-sync",
                 "--no-first-run",
                 "--disable-quic",
+                # The browser's own widgets (file pickers, date fields) in Chinese too.
+                "--lang=zh-CN",
             ],
         )
         yield browser

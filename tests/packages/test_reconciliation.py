@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.utils import translation
 from openpyxl import load_workbook
 
 from xueji.changes import services as changes
@@ -32,6 +33,13 @@ from .helpers import (
 )
 
 SICK = ["hospital_certificate", "medical_records", "medical_bills"]
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages are asserted in English (the msgids); the UI default is Chinese."""
+    with translation.override("en"):
+        yield
 
 
 def imported(cast, data):

@@ -7,6 +7,7 @@ import datetime
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.utils import translation
 
 from tests.packages.round_helpers import key_of, open_year, put_package, regular, today
 from xueji.audit.models import AuditEvent
@@ -15,6 +16,14 @@ from xueji.core import services as calendar_services
 from xueji.core.errors import RuleViolation
 from xueji.packages import round_services, rounds
 from xueji.packages.models import ChangeRound, Package, PackageChange
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages are asserted in English (the msgids); the UI default is Chinese."""
+    with translation.override("en"):
+        yield
+
 
 DAY = datetime.timedelta(days=1)
 

@@ -226,7 +226,7 @@ def signed_ready(cast, register) -> ChangeRequest:
 
 def test_the_api_refuses_a_hostile_scan_with_400_and_the_reason(cast, register, client_for):
     change = a_transfer(cast, register)
-    response = client_for(cast.a1_registrar).post(
+    response = as_user(client_for, cast.a1_registrar).post(
         f"/api/v1/changes/{change.pk}/evidence",
         {
             "document": "household_register",

@@ -330,12 +330,10 @@ def build_world() -> World:
 
     # Intake: one pupil waiting for the central school's review, one admitted with a photo.
     def enter(name, number, birth):
-        values = validate_student(
-            raw_student(
-                name=name, birth=birth, id_number=number, sex=number[16] in "13579" and "1" or "2"
-            ),
-            today=TODAY,
-        ).values
+        # The 17th digit of an ID number is odd for boys, even for girls.
+        sex = "1" if int(number[16]) % 2 else "2"
+        row = raw_student(name=name, birth=birth, id_number=number, sex=sex)
+        values = validate_student(row, today=TODAY).values
         return intake_services.do_enter_pupil(
             values, actor=cast.a1_registrar, school=cast.school_a1, school_year=school_year
         )
@@ -518,6 +516,7 @@ BY_ROUTE: dict[str, dict[str, Target]] = {
     "session_detail": {"pk": BY_ARGUMENT["session_id"]},
     "session_close": {"pk": BY_ARGUMENT["session_id"]},
     "session_approve_selected": {"pk": BY_ARGUMENT["session_id"]},
+    "session_approve_all": {"pk": BY_ARGUMENT["session_id"]},
     "session_sign_off": {"pk": BY_ARGUMENT["session_id"]},
     "session_decide": {"pk": BY_ARGUMENT["request_id"]},
     "plan_download": {"pk": Target(lambda w: w.plan.pk, OWNER_A1)},

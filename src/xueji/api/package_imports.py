@@ -24,7 +24,7 @@ from xueji.api.packages import (
 )
 from xueji.api.schemas import DETAIL_ERRORS, WRITE_ERRORS
 from xueji.core.scope import Scope
-from xueji.packages import format, import_services, reconcile
+from xueji.packages import format, import_services, reconcile, services
 from xueji.packages.models import ChangeRound, PackageChange
 from xueji.packages.views import XLSX, reconciliation_xlsx
 
@@ -309,6 +309,7 @@ def get_reconciliation(request, package_id: int):
 )
 def get_reconciliation_xlsx(request, package_id: int):
     package = get_package_in(scope_of(request), package_id)
+    services.do_record_package_read(package, actor=caller(request), what="reconciliation")
     response = HttpResponse(
         reconciliation_xlsx(package, reconcile.by_school(package)), content_type=XLSX
     )

@@ -376,7 +376,9 @@ def get_package(request, package_id: int):
     openapi_extra=ZIP_RESPONSE,
 )
 def get_package_file(request, package_id: int):
-    return _zip(get_package_in(scope_of(request), package_id))
+    package = get_package_in(scope_of(request), package_id)
+    services.do_record_package_read(package, actor=caller(request), what="file")
+    return _zip(package)
 
 
 class SeedIn(Schema):

@@ -14,6 +14,7 @@ transaction.
 
 import datetime
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -23,7 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from xueji.audit.services import record_event
+from xueji.audit.services import record_event, record_events
 from xueji.changes import rules
 from xueji.changes.models import (
     PENDING_STATES,
@@ -90,18 +91,44 @@ def supervises(actor, school: Unit) -> bool:
     )
 
 
-def _locked(request: ChangeRequest) -> ChangeRequest:
-    return (
-        ChangeRequest.objects.select_for_update(of=("self",))
-        .select_related(
-            "record__school__parent",
-            "record__school__county",
-            "student",
-            "from_school",
-            "to_school",
-        )
-        .get(pk=request.pk)
+def _lockable():
+    return ChangeRequest.objects.select_for_update(of=("self",)).select_related(
+        "record__school__parent",
+        "record__school__county",
+        "student",
+        "from_school",
+        "to_school__parent",
+        "to_school__county",
     )
+
+
+def _locked(request: ChangeRequest) -> ChangeRequest:
+    return _lockable().get(pk=request.pk)
+
+
+# Values per `IN (...)`: SQLite allows 999 parameters per statement.
+IN_CHUNK = 900
+# Rows per INSERT (Django lowers it further for wide tables on SQLite).
+BATCH = 500
+
+
+def _chunks(values: list, size: int = IN_CHUNK):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _locked_many(pks: list[int]) -> list[ChangeRequest]:
+    """Many requests locked at once, in the order of their ids (two sessions locking
+    overlapping selections take the rows in the same order, so neither deadlocks)."""
+    # What approving needs (the student's name, the receiving school's number facts):
+    # narrower than _lockable's joins, which a thousand rows would pay for.
+    rows = ChangeRequest.objects.select_for_update(of=("self",)).select_related(
+        "student", "to_school__parent", "to_school__county"
+    )
+    found: list[ChangeRequest] = []
+    for chunk in _chunks(sorted(set(pks))):
+        found += list(rows.filter(pk__in=chunk).order_by("pk"))
+    return found
 
 
 def _expect(request: ChangeRequest, *states: str) -> None:
@@ -692,49 +719,139 @@ def do_open_session(county, *, actor) -> ApprovalSession:
     return session
 
 
-def _apply_approval(request: ChangeRequest, *, actor) -> None:
-    """What an approval does at once: a transfer gets its new stay and number before the
-    student attends the receiving school (C4)."""
-    if request.kind == Kind.TRANSFER:
-        _open_receiving_record(request, actor=actor)
-    elif request.kind == Kind.TRANSFER_IN:
-        student_services.do_assign_numbers(request.record, actor=None)
+def _apply_approvals(requests: list[ChangeRequest], *, actor) -> None:
+    """What approval does at once (C4): a transfer gets its new stay and number before the
+    student attends the receiving school; a transfer into the county gets its numbers.
+    One approval and a whole session's selection take this same path."""
+    transfers = [request for request in requests if request.kind == Kind.TRANSFER]
+    if transfers:
+        _open_receiving_records(transfers, actor=actor)
+    for request in requests:
+        if request.kind == Kind.TRANSFER_IN:
+            student_services.do_assign_numbers(request.record, actor=None)
 
 
-def _open_receiving_record(request: ChangeRequest, *, actor) -> None:
-    old = StudentRecord.objects.select_for_update().get(pk=request.record_id)
-    old.status = Status.TRANSFERRED_OUT
-    old.exit_date = request.effective_date
-    old.exit_change = "27"
-    old.save(update_fields=["status", "exit_date", "exit_change"])
-    StudentNumber.objects.filter(
-        record=old, kind=NumberKind.PROVINCIAL, retired_at__isnull=True
-    ).update(retired_at=timezone.now())
-    school = request.to_school
-    assert school is not None, "a transfer within the county names its receiving school"
-    grade = request.to_grade or _current_grade(old) or 1
-    new = StudentRecord.objects.create(
-        student=old.student,
-        school=school,
-        stage=student_rules.stage_for_grade(grade),
-        status=Status.PENDING,
-        entry_date=request.effective_date,
-        entry_year_month=old.entry_year_month,
-        entry_change="13",
-        entry_method=old.entry_method,
-        attendance=old.attendance,
-        source=old.source,
-        locked_at=old.locked_at,
-        locked_by=old.locked_by,
-        created_by=actor,
-    )
-    year = calendar.current_school_year(school.county)
-    if year is not None:
-        Placement.objects.create(
-            record=new, school_year=year, grade=grade, class_name=request.to_class or "1"
+def _current_grades(record_ids: list[int]) -> dict[int, int]:
+    """_current_grade of many records: the grade of each one's latest placement."""
+    grades: dict[int, int] = {}
+    for chunk in _chunks(record_ids):
+        placements = (
+            Placement.objects.filter(record_id__in=chunk)
+            .order_by("record_id", "school_year__start_year")
+            .values_list("record_id", "grade")
         )
-    student_services.assign_provincial_number(new, actor=actor)
-    request.new_record = new
+        grades.update(placements)  # the latest year comes last and stays
+    return grades
+
+
+def _open_receiving_records(requests: list[ChangeRequest], *, actor) -> None:
+    """Each transfer's old stay closes (transferred out, its number retired) and a stay at
+    the receiving school opens, pending until that school records the arrival, with a new
+    provincial number (C4). Written in set form: a session approves hundreds at once."""
+    now = timezone.now()
+    old_records: dict[int, StudentRecord] = {}
+    for chunk in _chunks(sorted(request.record_id for request in requests)):
+        for record in StudentRecord.objects.select_for_update().filter(pk__in=chunk).order_by("pk"):
+            old_records[record.pk] = record
+    closing: dict[datetime.date, list[int]] = {}
+    for request in requests:
+        closing.setdefault(request.effective_date, []).append(request.record_id)
+    for day, record_ids in closing.items():
+        for chunk in _chunks(record_ids):
+            StudentRecord.objects.filter(pk__in=chunk).update(
+                status=Status.TRANSFERRED_OUT, exit_date=day, exit_change="27"
+            )
+    for chunk in _chunks(list(old_records)):
+        StudentNumber.objects.filter(
+            record_id__in=chunk, kind=NumberKind.PROVINCIAL, retired_at__isnull=True
+        ).update(retired_at=now)
+
+    grades = _current_grades([r.record_id for r in requests if not r.to_grade])
+    years: dict[int, Any] = {}
+    opened: list[tuple[ChangeRequest, StudentRecord, int]] = []
+    for request in requests:
+        old = old_records[request.record_id]
+        school = request.to_school
+        assert school is not None, "a transfer within the county names its receiving school"
+        if school.county_id not in years:
+            years[school.county_id] = calendar.current_school_year(school.county)
+        grade = request.to_grade or grades.get(old.pk) or 1
+        new = StudentRecord(
+            student_id=old.student_id,
+            school=school,
+            stage=student_rules.stage_for_grade(grade),
+            status=Status.PENDING,
+            entry_date=request.effective_date,
+            entry_year_month=old.entry_year_month,
+            entry_change="13",
+            entry_method=old.entry_method,
+            attendance=old.attendance,
+            source=old.source,
+            locked_at=old.locked_at,
+            locked_by_id=old.locked_by_id,
+            created_by=actor,
+        )
+        opened.append((request, new, grade))
+    records = [new for _request, new, _grade in opened]
+    for record, value in zip(records, student_services.provincial_numbers(records), strict=True):
+        record.provincial_number = value
+    StudentRecord.objects.bulk_create(records, batch_size=BATCH)
+    Placement.objects.bulk_create(
+        [
+            Placement(
+                record=new,
+                school_year=years[request.to_school.county_id],
+                grade=grade,
+                class_name=request.to_class or "1",
+            )
+            for request, new, grade in opened
+            if request.to_school is not None and years[request.to_school.county_id] is not None
+        ],
+        batch_size=BATCH,
+    )
+    StudentNumber.objects.bulk_create(
+        [
+            StudentNumber(
+                student_id=new.student_id,
+                record=new,
+                kind=NumberKind.PROVINCIAL,
+                value=new.provincial_number,
+            )
+            for new in records
+        ],
+        batch_size=BATCH,
+    )
+    for request, new, _grade in opened:
+        request.new_record = new
+
+
+def _decidable(requests: list[ChangeRequest], *, name_student: bool) -> None:
+    """The bureau decides a request that waits for it, in a session that is open now.
+    The sessions are locked (in order) until the decisions are written."""
+    session_ids = sorted({request.session_id for request in requests if request.session_id})
+    sessions = {
+        session.pk: session
+        for session in ApprovalSession.objects.select_for_update()
+        .filter(pk__in=session_ids)
+        .order_by("pk")
+    }
+    for request in requests:
+        try:
+            _expect(request, State.SUBMITTED)
+            session = sessions.get(request.session_id or 0)
+            if session is None or not session.is_open:
+                raise RuleViolation(
+                    _("The session of %(date)s is not open; open it first.")
+                    % {"date": session.date.isoformat() if session else "—"}
+                )
+        except RuleViolation as error:
+            if not name_student:
+                raise
+            raise RuleViolation(
+                _("%(student)s: %(reason)s")
+                % {"student": request.student.name, "reason": error.message},
+                field=error.field,
+            ) from None
 
 
 def do_decide(request: ChangeRequest, *, actor, approve: bool, reason: str = "") -> ChangeRequest:
@@ -745,28 +862,70 @@ def do_decide(request: ChangeRequest, *, actor, approve: bool, reason: str = "")
         raise RuleViolation(_("Reason: say why the request is refused."), field="reason")
     with transaction.atomic():
         request = _locked(request)
-        _expect(request, State.SUBMITTED)
-        session = ApprovalSession.objects.select_for_update().get(requests=request)
-        if not session.is_open:
-            raise RuleViolation(
-                _("The session of %(date)s is not open; open it first.")
-                % {"date": session.date.isoformat()}
-            )
+        _decidable([request], name_student=False)
         request.state = State.APPROVED if approve else State.REFUSED
         request.decided_by, request.decided_at = actor, timezone.now()
         request.decision_reason = reason.strip()[:300]
         if approve:
-            _apply_approval(request, actor=actor)
+            _apply_approvals([request], actor=actor)
         _step(request, "approved" if approve else "refused", actor=actor, comment=reason)
     return request
 
 
 def do_approve_many(requests: list[ChangeRequest], *, actor) -> int:
-    """Approve a selection at once (one transaction: all of them, or none)."""
+    """Approve a selection of the session at once, in one transaction: all of them, or
+    none. Every request is checked as do_decide checks it, and one that cannot be
+    approved refuses the whole selection with a message naming its student.
+
+    The same rules and the same rows as one do_decide per request (new stays, numbers,
+    steps, audit events), written in set form: the requests and sessions are locked once,
+    each school's numbers are taken as one block, and the rows go in as bulk inserts, so
+    a session of a thousand transfers takes seconds, not minutes.
+    """
+    _require_bureau(actor)
     with transaction.atomic():
-        for request in requests:
-            do_decide(request, actor=actor, approve=True)
-    return len(requests)
+        locked = _locked_many([request.pk for request in requests])
+        if len(locked) != len({request.pk for request in requests}):
+            raise RuleViolation(_("A selected request no longer exists; reload the page."))
+        _decidable(locked, name_student=True)
+        now = timezone.now()
+        for request in locked:
+            request.state = State.APPROVED
+            request.decided_by, request.decided_at = actor, now
+            request.decision_reason = ""
+            request.waiting_since = now
+        _apply_approvals(locked, actor=actor)
+        for chunk in _chunks([request.pk for request in locked]):
+            ChangeRequest.objects.filter(pk__in=chunk).update(
+                state=State.APPROVED,
+                decided_by=actor,
+                decided_at=now,
+                decision_reason="",
+                waiting_since=now,
+            )
+        opened = [request for request in locked if request.new_record_id]
+        ChangeRequest.objects.bulk_update(opened, ["new_record"], batch_size=BATCH)
+        unit = actor.unit if actor is not None else None
+        RequestStep.objects.bulk_create(
+            [
+                RequestStep(request=request, action="approved", actor=actor, unit=unit)
+                for request in locked
+            ],
+            batch_size=BATCH,
+        )
+        # The same event as _step writes for one decision, for each request.
+        record_events(
+            [
+                (
+                    "change.approved",
+                    request,
+                    {"kind": request.kind, "state": request.state, "comment": ""},
+                )
+                for request in locked
+            ],
+            actor=actor,
+        )
+    return len(locked)
 
 
 def do_close_session(session: ApprovalSession, *, actor) -> ApprovalSession:
@@ -917,20 +1076,43 @@ def owed_by(request: ChangeRequest) -> Unit | None:
     return None
 
 
-def waiting_working_days(request: ChangeRequest, today: datetime.date | None = None) -> int:
+@dataclass(frozen=True)
+class WaitingFacts:
+    """What the age of a waiting step is counted against, read once for a whole list of
+    one county's requests (the session page shows a thousand)."""
+
+    special: dict[datetime.date, str]
+    limit: int
+
+
+def waiting_facts(county) -> WaitingFacts:
+    year = calendar.current_school_year(county)
+    return WaitingFacts(calendar.special_days(county), year.step_limit_working_days if year else 10)
+
+
+def waiting_working_days(
+    request: ChangeRequest,
+    today: datetime.date | None = None,
+    *,
+    facts: WaitingFacts | None = None,
+) -> int:
     today = today or calendar.today()
-    special = calendar.special_days(request.from_school.county)
+    special = facts.special if facts else calendar.special_days(request.from_school.county)
     return calendar_rules.working_days_between(
         timezone.localdate(request.waiting_since), today, special
     )
 
 
-def is_overdue(request: ChangeRequest, today: datetime.date | None = None) -> bool:
+def is_overdue(
+    request: ChangeRequest,
+    today: datetime.date | None = None,
+    *,
+    facts: WaitingFacts | None = None,
+) -> bool:
     if not request.is_pending:
         return False
-    year = calendar.current_school_year(request.from_school.county)
-    limit = year.step_limit_working_days if year else 10
-    return waiting_working_days(request, today) > limit
+    facts = facts or waiting_facts(request.from_school.county)
+    return waiting_working_days(request, today, facts=facts) > facts.limit
 
 
 # --- C9: change-management plans --------------------------------------------------------------

@@ -13,6 +13,11 @@ urlpatterns = [
         views.session_approve_selected,
         name="session_approve_selected",
     ),
+    path(
+        "approvals/sessions/<int:pk>/approve-all/",
+        views.session_approve_all,
+        name="session_approve_all",
+    ),
     path("approvals/sessions/<int:pk>/sign-off/", views.session_sign_off, name="session_sign_off"),
     path("approvals/requests/<int:pk>/decide/", views.session_decide, name="session_decide"),
     path("changes/plans/", views.plan_list, name="plan_list"),

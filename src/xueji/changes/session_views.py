@@ -5,6 +5,8 @@ its refusal into a message. Only the bureau sees the sessions; the bureau leader
 read-only and signs them off.
 """
 
+import hashlib
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,6 +15,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -58,12 +61,16 @@ def _get_session(scope: Scope, pk: int) -> ApprovalSession:
     return get_object_or_404(ApprovalSession, pk=pk, county=scope.county())
 
 
-def _session_requests(scope: Scope, session: ApprovalSession):
+def _session_requests(scope: Scope, session: ApprovalSession, township: Unit | None = None):
+    """The session's requests with everything the page shows of them, in a fixed number
+    of queries however many there are (the student, both schools, the decider, the
+    evidence)."""
     evidence = Evidence.objects.order_by("document", "pk")
+    rows = scope.requests().filter(session=session)
+    if township is not None:
+        rows = rows.filter(from_school__parent=township)
     return (
-        scope.requests()
-        .filter(session=session)
-        .select_related("from_school__parent", "decided_by")
+        rows.select_related("student", "from_school__parent", "to_school", "decided_by")
         .prefetch_related(Prefetch("evidence", queryset=evidence))
         .order_by(
             "from_school__parent__division_code",
@@ -75,14 +82,14 @@ def _session_requests(scope: Scope, session: ApprovalSession):
     )
 
 
-def _describe(change) -> dict:
+def _describe(change, facts: services.WaitingFacts) -> dict:
     """What the session page shows of one request beyond its own fields."""
     spec = rules.reasons(change.kind).get(change.reason, {})
     return {
         "request": change,
         "reason_label": spec.get("label", change.reason),
-        "age": services.waiting_working_days(change),
-        "overdue": services.is_overdue(change),
+        "age": services.waiting_working_days(change, facts=facts),
+        "overdue": services.is_overdue(change, facts=facts),
         "proxy_id": mask_id_number(change.proxy_id_number),
         "evidence": [
             {
@@ -93,6 +100,33 @@ def _describe(change) -> dict:
             for item in change.evidence.all()
         ],
     }
+
+
+def _township(scope: Scope, wanted: str | None) -> Unit | None:
+    """The township the page is narrowed to (?township=<id>), if it is one of the county's."""
+    if not wanted or not wanted.isdigit():
+        return None
+    return scope.units().filter(kind=Unit.Kind.TOWNSHIP, pk=int(wanted)).first()
+
+
+def listing_digest(pks) -> str:
+    """A fingerprint of the queued requests a page listed: "approve all listed" sends it
+    back, so the server approves exactly what the bureau saw, or nothing if the queue
+    changed in between (a request submitted, withdrawn or decided by someone else)."""
+    text = ",".join(str(pk) for pk in sorted(pks))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _queued_pks(scope: Scope, session: ApprovalSession, township: Unit | None) -> list[int]:
+    rows = scope.requests().filter(session=session, state=State.SUBMITTED)
+    if township is not None:
+        rows = rows.filter(from_school__parent=township)
+    return list(rows.order_by("pk").values_list("pk", flat=True))
+
+
+def _back_to_session(township: Unit | None):
+    url = reverse("session_current")
+    return redirect(f"{url}?township={township.pk}" if township else url)
 
 
 def _moved_counts(sessions) -> dict[int, int]:
@@ -130,8 +164,10 @@ def session_current(request):
     scope = _bureau_scope(request)
     county = scope.county()
     session = current_session(county)
-    rows = list(_session_requests(scope, session))
-    queued = [_describe(change) for change in rows if change.state == State.SUBMITTED]
+    township = _township(scope, request.GET.get("township"))
+    rows = list(_session_requests(scope, session, township))
+    facts = services.waiting_facts(county)
+    queued = [_describe(change, facts) for change in rows if change.state == State.SUBMITTED]
     decided = [change for change in rows if change.state in DECIDED_STATES]
     # A session day that passed without being closed keeps its requests; closing it moves
     # them to the next session, so the page names it rather than hiding them.
@@ -162,6 +198,11 @@ def session_current(request):
             "decided": decided,
             "stale": stale,
             "unsigned": unsigned,
+            "townships": scope.units()
+            .filter(kind=Unit.Kind.TOWNSHIP)
+            .order_by("division_code", "name"),
+            "township": township,
+            "listed": listing_digest(row["request"].pk for row in queued),
             "may_decide": scope.may("changes.decide"),
             "may_sign": _may_sign(scope, session, len(decided)),
         },
@@ -274,17 +315,7 @@ def session_decide(request, pk: int):
     return redirect("session_current")
 
 
-@login_required
-@require_POST
-def session_approve_selected(request, pk: int):
-    """Approve a selection in one transaction: one that cannot be approved stops them all."""
-    scope = _bureau_scope(request)
-    session = _get_session(scope, pk)
-    chosen = [value for value in request.POST.getlist("request") if value.isdigit()]
-    selection = list(scope.requests().filter(session=session, pk__in=chosen).order_by("pk"))
-    if not selection:
-        messages.error(request, _("Select at least one request to approve."))
-        return redirect("session_current")
+def _approve(request, selection: list[ChangeRequest]) -> None:
     try:
         count = services.do_approve_many(selection, actor=request.user)
     except RuleViolation as error:
@@ -294,7 +325,54 @@ def session_approve_selected(request, pk: int):
         )
     else:
         messages.success(request, _("%(count)d requests approved.") % {"count": count})
-    return redirect("session_current")
+
+
+@login_required
+@require_POST
+def session_approve_selected(request, pk: int):
+    """Approve a selection in one transaction: one that cannot be approved stops them all."""
+    scope = _bureau_scope(request)
+    session = _get_session(scope, pk)
+    township = _township(scope, request.POST.get("township"))
+    chosen = [value for value in request.POST.getlist("request") if value.isdigit()]
+    selection = list(scope.requests().filter(session=session, pk__in=chosen).order_by("pk"))
+    if not selection:
+        messages.error(request, _("Select at least one request to approve."))
+    else:
+        _approve(request, selection)
+    return _back_to_session(township)
+
+
+@login_required
+@require_POST
+def session_approve_all(request, pk: int):
+    """Approve every queued request the page listed (the session, narrowed to a township
+    or not), except the ticked ones, in one transaction. The form sends a few fields
+    whatever the queue's length (a thousand ticked boxes would pass Django's limit of
+    form fields): the server lists the requests again and approves them only if they are
+    the ones the page showed, so nothing the bureau did not see is approved."""
+    scope = _bureau_scope(request)
+    session = _get_session(scope, pk)
+    township = _township(scope, request.POST.get("township"))
+    listed = _queued_pks(scope, session, township)
+    if listing_digest(listed) != request.POST.get("listed", ""):
+        messages.error(
+            request,
+            _(
+                "Nothing was approved: the queued requests changed since the page was shown "
+                "(a request was submitted, withdrawn or decided meanwhile). Check the list "
+                "again and approve it then."
+            ),
+        )
+        return _back_to_session(township)
+    left_out = {int(value) for value in request.POST.getlist("request") if value.isdigit()}
+    chosen = [pk for pk in listed if pk not in left_out]
+    if not chosen:
+        messages.error(request, _("No request is left to approve."))
+    else:
+        # do_approve_many locks and reads each request itself: the ids are all it needs.
+        _approve(request, [ChangeRequest(pk=pk) for pk in chosen])
+    return _back_to_session(township)
 
 
 @login_required

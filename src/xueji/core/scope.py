@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -207,7 +207,10 @@ class Scope:
 
         if not self.may("students.view"):
             return Student.objects.none()
-        return Student.objects.filter(pk__in=self.records().values("student_id"))
+        # A correlated EXISTS, not `pk IN (every record of the scope)`: the database checks
+        # the few students a query names (one by its id, a search's candidates) against
+        # their own records, instead of first listing every student of the county.
+        return Student.objects.filter(Exists(self.records().filter(student_id=OuterRef("pk"))))
 
     def get_student(self, pk) -> "Student":
         student = self.students().filter(pk=pk).first()

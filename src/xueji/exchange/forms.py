@@ -5,6 +5,7 @@ Every choice of a school comes from the actor's scope, never from a plain querys
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from xueji.exchange import excel
 from xueji.orgs.forms import UnitChoiceField
@@ -110,7 +111,7 @@ class NationalExportForm(forms.Form):
     as GET parameters: `school` may repeat."""
 
     school = SchoolsField(
-        label=_("Schools"),
+        label=pgettext_lazy("list", "Schools"),
         queryset=Unit.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,

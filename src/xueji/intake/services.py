@@ -38,6 +38,7 @@ from xueji.students.models import (
     Placement,
     RecordStage,
     Status,
+    Student,
     StudentNumber,
     StudentRecord,
 )
@@ -541,69 +542,121 @@ def do_convert_junior(candidates: Iterable[JuniorCandidate], *, actor) -> int:
 # --- The year's end ---------------------------------------------------------------------------
 
 
-def _final_grade(school: Unit, record: StudentRecord) -> int:
+# Values per `IN (...)`: SQLite allows 999 parameters per statement.
+IN_CHUNK = 900
+# New placements per INSERT (Django lowers it further on SQLite).
+YEAR_END_BATCH = 1000
+
+
+def final_grade(stage: str) -> int:
     """Primary pupils graduate after grade 6 (nine-year schools included: their grade 6
     feeds junior intake); junior students after grade 9."""
-    return 6 if record.stage == RecordStage.PRIMARY else 9
+    return 6 if stage == RecordStage.PRIMARY else 9
+
+
+def _year_end_kind(grade: int, stage: str, blocked: bool, already_placed: bool) -> str | None:
+    """What the year's end does with one enrolled student: "blocked" by a pending change
+    request (a pending request blocks graduation), "graduate" from the final grade,
+    "promote" directly (no repeat, no skip), or None when the new year already holds them
+    (running it again changes nothing)."""
+    if blocked:
+        return "blocked"
+    if grade >= final_grade(stage):
+        return "graduate"
+    return None if already_placed else "promote"
+
+
+def _enrolled_placements(county, from_year: SchoolYear, schools=None):
+    placements = Placement.objects.filter(
+        school_year=from_year, record__status=Status.ENROLLED, record__school__county=county
+    )
+    if schools is not None:
+        placements = placements.filter(record__school__in=schools)
+    return placements
+
+
+def _blocked_records() -> set[int]:
+    from xueji.changes.models import PENDING_STATES, ChangeRequest
+
+    return set(
+        ChangeRequest.objects.filter(state__in=PENDING_STATES).values_list("record_id", flat=True)
+    )
 
 
 def year_end_preview(county, from_year: SchoolYear, to_year: SchoolYear, schools=None) -> dict:
     """What the year's end would do: promotions, graduations, and the students it cannot
-    move because of a pending change request (a pending request blocks graduation)."""
-    from xueji.changes.models import PENDING_STATES, ChangeRequest
-
-    placements = Placement.objects.filter(
-        school_year=from_year, record__status=Status.ENROLLED, record__school__county=county
-    ).select_related("record__school", "record__student")
-    if schools is not None:
-        placements = placements.filter(record__school__in=schools)
-    blocked_ids = set(
-        ChangeRequest.objects.filter(state__in=PENDING_STATES).values_list("record_id", flat=True)
-    )
+    move because of a pending change request. The placements come with their record and
+    school; the blocked ones also with the student, whom the pages name."""
+    blocked_ids = _blocked_records()
     already = set(Placement.objects.filter(school_year=to_year).values_list("record_id", flat=True))
-    promote, graduate, blocked = [], [], []
+    plan: dict[str, list[Placement]] = {"promote": [], "graduate": [], "blocked": []}
+    placements = (
+        _enrolled_placements(county, from_year, schools)
+        .select_related("record__school")
+        .order_by("pk")
+    )
     for placement in placements:
         record = placement.record
-        if record.pk in blocked_ids:
-            blocked.append(placement)
-        elif placement.grade >= _final_grade(record.school, record):
-            graduate.append(placement)
-        elif record.pk not in already:
-            promote.append(placement)
-    return {"promote": promote, "graduate": graduate, "blocked": blocked}
+        kind = _year_end_kind(
+            placement.grade, record.stage, record.pk in blocked_ids, record.pk in already
+        )
+        if kind is not None:
+            plan[kind].append(placement)
+    students = Student.objects.in_bulk(
+        [placement.record.student_id for placement in plan["blocked"]]
+    )
+    for placement in plan["blocked"]:
+        placement.record.student = students[placement.record.student_id]
+    return plan
 
 
 def do_year_end(county, from_year: SchoolYear, to_year: SchoolYear, *, actor) -> dict[str, int]:
     """Promote every non-graduating student directly (no repeat, no skip), graduate the
-    final grades, in one audited transaction; running it again changes nothing."""
+    final grades, in one audited transaction; running it again changes nothing.
+
+    A county holds a hundred thousand students: the placements are read as plain values
+    (not as model objects with their record, school and student), the new year's
+    placements go in as bulk inserts and the graduations as a few updates by id."""
     _require_bureau(actor)
     if to_year.start_year != from_year.start_year + 1:
         raise RuleViolation(_("The new school year must follow the old one."), field="to_year")
     with transaction.atomic():
-        plan = year_end_preview(county, from_year, to_year)
-        Placement.objects.bulk_create(
-            [
-                Placement(
-                    record=p.record, school_year=to_year, grade=p.grade + 1, class_name=p.class_name
+        blocked_ids = _blocked_records()
+        already = set(
+            Placement.objects.filter(school_year=to_year).values_list("record_id", flat=True)
+        )
+        rows = _enrolled_placements(county, from_year).values_list(
+            "record_id", "grade", "class_name", "record__stage"
+        )
+        promote: list[Placement] = []
+        graduating: list[int] = []
+        blocked: list[int] = []
+        for record_id, grade, class_name, stage in rows.order_by("pk").iterator(chunk_size=5000):
+            kind = _year_end_kind(grade, stage, record_id in blocked_ids, record_id in already)
+            if kind == "promote":
+                promote.append(
+                    Placement(
+                        record_id=record_id,
+                        school_year=to_year,
+                        grade=grade + 1,
+                        class_name=class_name,
+                    )
                 )
-                for p in plan["promote"]
-            ],
-            ignore_conflicts=True,
-        )
-        graduating = [p.record_id for p in plan["graduate"]]
+            elif kind == "graduate":
+                graduating.append(record_id)
+            elif kind == "blocked":
+                blocked.append(record_id)
+        Placement.objects.bulk_create(promote, batch_size=YEAR_END_BATCH, ignore_conflicts=True)
         exit_date = datetime.date(from_year.start_year + 1, 7, 1)
-        StudentRecord.objects.filter(pk__in=graduating, status=Status.ENROLLED).update(
-            status=Status.GRADUATED, exit_date=exit_date, exit_change="21"
-        )
-        counts = {
-            "promoted": len(plan["promote"]),
-            "graduated": len(graduating),
-            "blocked": len(plan["blocked"]),
-        }
+        for start in range(0, len(graduating), IN_CHUNK):
+            StudentRecord.objects.filter(
+                pk__in=graduating[start : start + IN_CHUNK], status=Status.ENROLLED
+            ).update(status=Status.GRADUATED, exit_date=exit_date, exit_change="21")
+        counts = {"promoted": len(promote), "graduated": len(graduating), "blocked": len(blocked)}
         record_event(
             "yearend.run",
             actor=actor,
             target=to_year,
-            data={**counts, "blocked_records": [p.record_id for p in plan["blocked"]]},
+            data={**counts, "blocked_records": blocked},
         )
     return counts

@@ -4,6 +4,7 @@ from typing import cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from xueji.core.scope import Scope
 from xueji.orgs.models import Unit
@@ -25,7 +26,9 @@ class SchoolChoiceField(forms.ModelChoiceField):
 
 class ExportForm(forms.Form):
     schools = SchoolChoices(
-        label=_("Schools"), queryset=Unit.objects.none(), widget=forms.CheckboxSelectMultiple
+        label=pgettext_lazy("list", "Schools"),
+        queryset=Unit.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
     )
     grades = forms.TypedMultipleChoiceField(
         label=_("Grades"),

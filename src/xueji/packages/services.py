@@ -440,3 +440,59 @@ def run_export_job(job, progress: Progress) -> str:
         "count": package.counts.get("changes", 0),
         "sequence": package.sequence,
     }
+
+
+def _collect(value: Any, keys: frozenset[str], found: dict[str, set[str]]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in keys and isinstance(item, str) and item:
+                found[key].add(item)
+            else:
+                _collect(item, keys, found)
+    elif isinstance(value, list):
+        for item in value:
+            _collect(item, keys, found)
+
+
+def students_in(package: Package) -> list[int]:
+    """The students whose data the package's file (or its reconciliation) carries: by the
+    requests' uids, the ID numbers it names, and the requests its changes matched here."""
+    import json
+    import zipfile
+
+    from xueji.students.models import Student
+
+    found: dict[str, set[str]] = {"uid": set(), "id_number": set()}
+    try:
+        # Its own handle: FieldFile.open() would share (and close) the caller's.
+        storage = package.file.storage
+        with storage.open(package.file.name, "rb") as handle, zipfile.ZipFile(handle) as archive:
+            for name in archive.namelist():
+                if name.endswith(".json") and name != format.MANIFEST:
+                    _collect(json.loads(archive.read(name)), frozenset(found), found)
+    except (OSError, ValueError, zipfile.BadZipFile):
+        pass  # a missing or unreadable file names no one; the download itself fails
+    uids = []
+    for text in found["uid"]:
+        try:
+            uids.append(uuid.UUID(text))
+        except ValueError:
+            continue
+    ids = set(ChangeRequest.objects.filter(uid__in=uids).values_list("student_id", flat=True))
+    ids |= set(
+        Student.objects.filter(id_number__in=found["id_number"]).values_list("pk", flat=True)
+    )
+    ids |= set(package.changes.exclude(request=None).values_list("request__student_id", flat=True))
+    return sorted(ids)
+
+
+def do_record_package_read(package: Package, *, actor, what: str) -> None:
+    """Issue 8: a package file or its reconciliation carries full ID numbers and names, so
+    each download writes one event naming every student in it."""
+    record_event(
+        "package.read",
+        actor=actor,
+        target=package,
+        unit=package.unit,
+        data={"what": what, "students": students_in(package)},
+    )

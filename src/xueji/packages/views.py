@@ -167,6 +167,7 @@ def package_download(request, pk: int):
         stored = package.file.open("rb")
     except FileNotFoundError:
         raise Http404(_("The package's file is missing.")) from None
+    services.do_record_package_read(package, actor=request.user, what="file")
     response = FileResponse(
         stored,
         content_type="application/zip",
@@ -230,6 +231,7 @@ def package_reconciliation_xlsx(request, pk: int):
     package = get_package(scope, pk)
     rows = _report_rows(package, request.GET.get("school"))
     data = reconciliation_xlsx(package, rows)
+    services.do_record_package_read(package, actor=request.user, what="reconciliation")
     response = HttpResponse(data, content_type=XLSX)
     name = f"reconciliation-{unit_code(package.unit)}-{package.sequence:04d}.xlsx"
     response["Content-Disposition"] = f'attachment; filename="{name}"'

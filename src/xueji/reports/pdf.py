@@ -14,14 +14,17 @@ Nothing here knows what the paper is about: forms pass strings.
     pdf_bytes = document.build()
 """
 
+import hashlib
 import io
 import re
 from collections.abc import Callable, Sequence
 
 from django.utils.translation import gettext as _
+from reportlab import rl_config
 from reportlab.lib.colors import Color, black
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
@@ -45,6 +48,11 @@ NO_LINE_START = set("，。、；：？！）》」』】〕…,.;:?!)]%")
 TOKEN = re.compile(r"[A-Za-z0-9@._:/\-+#]+|\s+|.", re.DOTALL)
 
 Pair = tuple[str, object] | tuple[str, object, int]
+
+# Streams (photos, fonts, page contents) are written as binary, not as ASCII85 text:
+# ReportLab encodes ASCII85 in pure Python, which took a third of a photo sheet's time,
+# and every PDF reader takes binary streams (ASCII85 only helped 7-bit mail).
+rl_config.useA85 = 0
 
 
 def draw_text(
@@ -99,8 +107,27 @@ def wrap(text: str, width: float, size: float) -> list[str]:
     return lines
 
 
+class _StoredJpeg(ImageReader):
+    """A JPEG photo drawn as it is stored: the PDF embeds its bytes as they are (DCTDecode),
+    and they also name it, where ReportLab would decode every photo to its pixels only to
+    find out whether the same image was drawn before (2,000 decodes on a photo sheet)."""
+
+    def getRGBData(self):
+        # Canvas.drawImage calls this only to name the image: equal files, equal names.
+        self._dataA = None
+        stored = self.jpeg_fh()
+        data = stored.read()
+        stored.seek(0)
+        return data
+
+
 class _PagedCanvas(Canvas):
     """A canvas that keeps every page until `save`, so each footer knows the page count."""
+
+    def drawImage(self, image, *args, **kwargs):
+        if isinstance(image, ImageReader) and image.jpeg_fh() is not None:
+            image = _StoredJpeg(image)  # shares the reader's state (ImageReader's idiom)
+        return super().drawImage(image, *args, **kwargs)
 
     def __init__(self, *args, footer: Callable[["_PagedCanvas", int, int], None], **kwargs):
         super().__init__(*args, **kwargs)
@@ -338,7 +365,7 @@ class Document:
             canvas.setFillColor(black)
             baseline -= 1 * mm
         if self.code:
-            draw_qr(canvas, verification_url(self.code), self.right - QR_SIZE, 9 * mm, QR_SIZE)
+            self._draw_qr(canvas, self.right - QR_SIZE, 9 * mm)
             draw_text(
                 canvas,
                 self.left,
@@ -364,6 +391,21 @@ class Document:
             9,
             align="center",
         )
+
+    def _draw_qr(self, canvas: _PagedCanvas, x: float, y: float) -> None:
+        """The paper's QR code at (x, y). Every page of a paper carries the same one: it is
+        encoded and drawn once, as a form (a PDF XObject) that each page places, instead of
+        once per page (a photo sheet of 2,000 pupils has a hundred pages)."""
+        assert self.code is not None
+        name = f"XuejiQR{hashlib.sha256(self.code.encode()).hexdigest()[:16]}"
+        if not canvas.hasForm(name):
+            canvas.beginForm(name, 0, 0, QR_SIZE, QR_SIZE)
+            draw_qr(canvas, verification_url(self.code), 0, 0, QR_SIZE)
+            canvas.endForm()
+        canvas.saveState()
+        canvas.translate(x, y)
+        canvas.doForm(name)
+        canvas.restoreState()
 
     def build(self) -> bytes:
         """Finish the last page and return the PDF. Building twice returns the same bytes."""

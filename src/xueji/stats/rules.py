@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from xueji.changes.models import Kind
 from xueji.intake.models import EntryState
@@ -280,7 +280,14 @@ def coded_table(
     return Table(
         key=key,
         title=title,
-        headers=[_("Code"), _("Name"), _("At school"), _("Boys"), _("Girls"), _("Share")],
+        headers=[
+            pgettext("code table", "Code"),
+            _("Name"),
+            _("At school"),
+            _("Boys"),
+            _("Girls"),
+            _("Share"),
+        ],
         rows=rows,
         numeric=frozenset({2, 3, 4, 5}),
         total=[
@@ -317,7 +324,13 @@ def special_table(counts: Mapping[str, int]) -> Table:
     return Table(
         key="special",
         title=_("Special categories"),
-        headers=[_("Category"), _("Students"), _("Boys"), _("Girls"), _("Share of all at school")],
+        headers=[
+            _("Category"),
+            pgettext("count", "Students"),
+            _("Boys"),
+            _("Girls"),
+            _("Share of all at school"),
+        ],
         rows=rows,
         numeric=frozenset({1, 2, 3, 4}),
         total=[_("All students at school"), all_total, "", "", share(all_total, all_total)],

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from xueji.core.jobs import job
 from xueji.core.models import Job
+from xueji.students.duplicates import do_scan_duplicates, scan_message
 from xueji.students.photo_services import PhotoOutcome, do_import_photo_zip
 
 # A cell that starts like a formula is shown as text by a spreadsheet, never run: file
@@ -59,3 +60,10 @@ def import_photo_zip(job_row: Job, progress) -> str:
         "stored": stored,
         "refused": refused,
     }
+
+
+@job("students.scan_duplicates", capability="duplicates.decide")
+def scan_duplicates(job_row: Job, progress) -> str:
+    """The bureau's scan of its county for double registrations (N11), from the
+    double-registration page or the API."""
+    return scan_message(do_scan_duplicates(actor=job_row.created_by, progress=progress))

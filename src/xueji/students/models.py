@@ -111,7 +111,22 @@ class Student(models.Model):
         verbose_name_plural = _("students")
         ordering = ["name", "pk"]
         indexes = [
-            models.Index(fields=["name"]),
+            # The search box (B1, students/search.py) finds names and former names by their
+            # beginning. PostgreSQL answers LIKE '张%' from an index only with a pattern
+            # operator class when the database's collation is not C (zh_CN.UTF-8 is not);
+            # SQLite has no operator classes, ignores them, and gets a plain index, which
+            # answers search.py's range. Equality is answered by either.
+            models.Index(
+                fields=["name"], name="student_name_prefix", opclasses=["varchar_pattern_ops"]
+            ),
+            models.Index(
+                fields=["former_name"],
+                name="student_former_name_prefix",
+                opclasses=["varchar_pattern_ops"],
+            ),
+            # An ID number typed in the search box comes without its document type, so the
+            # unique (id_type, id_number) index below cannot answer it.
+            models.Index(fields=["id_number"], name="student_id_number"),
             models.Index(fields=["birth_date", "sex"]),
         ]
         constraints = [

@@ -75,18 +75,28 @@ def render_number(prefix: str, sequence: int, width: int) -> str:
 
 
 def next_sequence(prefix: str) -> int:
-    """Take the next sequence under a prefix, in the caller's transaction.
+    """Take the next sequence under a prefix, in the caller's transaction."""
+    return next_sequences(prefix, 1)[0]
+
+
+def next_sequences(prefix: str, count: int) -> range:
+    """Take `count` consecutive sequences under a prefix at once, in the caller's
+    transaction (an approval session numbers hundreds of transfers into one school).
 
     The row is created if missing (ON CONFLICT DO NOTHING, so two first users do not
     collide) and then locked: a parallel transaction waits here until this one commits,
-    and then reads the number after ours.
+    and then reads the number after our whole block. A caller taking blocks under several
+    prefixes takes them in sorted order, so two such callers cannot deadlock.
     """
+    if count < 1:
+        return range(0)
     with transaction.atomic():
         NumberSequence.objects.bulk_create([NumberSequence(prefix=prefix)], ignore_conflicts=True)
         row = NumberSequence.objects.select_for_update().get(prefix=prefix)
-        row.last += 1
+        first = row.last + 1
+        row.last += count
         NumberSequence.objects.filter(pk=row.pk).update(last=row.last)
-    return row.last
+    return range(first, row.last + 1)
 
 
 # --- National numbers ----------------------------------------------------------------------

@@ -7,12 +7,12 @@ page, the roster export and the API answer exactly the same rows.
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from xueji.core.calendar import current_school_year
 from xueji.core.scope import Scope
-from xueji.students.models import OPEN_STATUSES, Status, StudentRecord
-from xueji.students.search import search_students
+from xueji.students.models import OPEN_STATUSES, Placement, Status, StudentRecord
+from xueji.students.search import named_students
 
 # The special categories of B5, as filters: key → condition on the student.
 SPECIAL = {
@@ -55,8 +55,7 @@ class StudentFilter:
 
 
 def filtered_records(scope: Scope, wanted: StudentFilter) -> QuerySet[StudentRecord]:
-    """The records of the scope that match, with the current school year's placement
-    annotated as `grade` and `class_name` where the filters need them."""
+    """The records of the scope that match, ordered as the list shows them."""
     records = scope.records().select_related("student", "school")
     if wanted.status == "open":
         records = records.filter(status__in=OPEN_STATUSES)
@@ -65,17 +64,22 @@ def filtered_records(scope: Scope, wanted: StudentFilter) -> QuerySet[StudentRec
     if wanted.school is not None:
         records = records.filter(school_id=wanted.school)
     if wanted.grade is not None or wanted.class_name:
+        # EXISTS on the record's own placement (one unique-index lookup per record of the
+        # scope), not a join: joined, SQLite starts from every placement of the grade in
+        # the registry, all counties' included.
         year = current_school_year(scope.unit.county) if scope.unit else None
-        placement = Q(placements__school_year=year)
+        placement = Placement.objects.filter(record_id=OuterRef("pk"), school_year=year)
         if wanted.grade is not None:
-            placement &= Q(placements__grade=wanted.grade)
+            placement = placement.filter(grade=wanted.grade)
         if wanted.class_name:
-            placement &= Q(placements__class_name=wanted.class_name)
-        records = records.filter(placement)
+            placement = placement.filter(class_name=wanted.class_name)
+        records = records.filter(Exists(placement))
     if wanted.special:
         records = records.filter(SPECIAL[wanted.special])
     if wanted.q:
-        matching = search_students(scope.students(), wanted.q).values("pk")
-        records = records.filter(student__in=matching)
+        # The text first (an index lookup naming a few students), then the scope's
+        # conditions above on those students' records.
+        named = named_students(wanted.q)
+        records = records.filter(student_id__in=named) if named is not None else records.none()
     # Chinese registrars read lists in pinyin order, schools by their code.
     return records.order_by("school__school_code", "student__pinyin_key", "pk")

@@ -1,14 +1,18 @@
 """One search box (B1): Chinese name, full pinyin, initials (张三 = zhangsan = zs), ID
 number, any present or past number. Every query is answered by an index (a prefix range
 or an exact match), never by scanning the table, and always inside the user's scope.
+
+The text is matched first and the scope checked on the few students it names: a scope is
+a county of some 85,000 students, a name prefix a few dozen.
 """
 
 import re
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from xueji.students.identity import normalise_id_number
-from xueji.students.models import Student, StudentNumber
+from xueji.students.models import NumberKind, Student, StudentNumber
 from xueji.students.pinyin import normalise_query
 
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U000323af]")
@@ -16,6 +20,8 @@ ID_LIKE = re.compile(r"^\d{17}[\dX]$|^\d{15}$")
 NATIONAL_LIKE = re.compile(r"^[GLJ]\d{17}[\dX]$|^L\d{18}$")
 DIGITS = re.compile(r"^\d{6,20}$")
 LETTERS = re.compile(r"^[a-z]+$")
+LAST_CODE_POINT = 0x10FFFF
+SURROGATES = range(0xD800, 0xE000)
 
 
 def classify(query: str) -> tuple[str, str]:
@@ -39,16 +45,64 @@ def classify(query: str) -> tuple[str, str]:
     return "none", ""
 
 
+def after_prefix(prefix: str) -> str | None:
+    """The smallest text greater than every text that starts with `prefix`, in code point
+    order ("zs" → "zt"); None when there is none (the prefix ends in U+10FFFF)."""
+    for end in range(len(prefix) - 1, -1, -1):
+        following = ord(prefix[end]) + 1
+        if following in SURROGATES:  # not a character: text cannot hold one
+            following = SURROGATES.stop
+        if following <= LAST_CODE_POINT:
+            return prefix[:end] + chr(following)
+    return None
+
+
+def starts_with(field: str, prefix: str) -> Q:
+    """`field` starts with `prefix`, in the form the database answers from its index.
+
+    PostgreSQL answers LIKE 'x%' from a varchar_pattern_ops index (models.py), whatever the
+    database's collation. SQLite's LIKE ignores case and so never uses an index; but SQLite
+    compares text by code point, so the same rows are one range of the column's index."""
+    if connection.vendor != "sqlite":
+        return Q(**{f"{field}__startswith": prefix})
+    upper = after_prefix(prefix)
+    if upper is None:
+        return Q(**{f"{field}__gte": prefix})
+    return Q(**{f"{field}__gte": prefix, f"{field}__lt": upper})
+
+
+def named_students(query: str) -> QuerySet[Student] | None:
+    """The ids of the students the search box's text names, whatever the scope (a subquery
+    for a scoped queryset to filter on); None when the text names nobody.
+
+    Each kind is an index lookup (a prefix range, an exact match), so the database starts
+    from the few students the text names and checks the scope on those alone."""
+    kind, value = classify(query)
+    students = Student.objects.order_by()
+    if kind == "name":
+        found = students.filter(starts_with("name", value) | starts_with("former_name", value))
+    elif kind == "pinyin":
+        found = students.filter(
+            starts_with("pinyin_key", value) | starts_with("initials_key", value)
+        )
+    elif kind == "id":
+        found = students.filter(id_number=value)
+    elif kind in ("national", "number"):
+        # A UNION, not `pk IN (holders) OR national_number = …`: PostgreSQL answers such an
+        # OR by reading the whole table. Every kind is named so that the unique
+        # (kind, value) index answers the number.
+        holders = StudentNumber.objects.filter(kind__in=NumberKind.values, value=value)
+        return holders.values("student_id").union(
+            students.filter(national_number=value).values("pk")
+        )
+    else:
+        return None
+    return found.values("pk")
+
+
 def search_students(students: QuerySet[Student], query: str) -> QuerySet[Student]:
     """Filter an already scoped queryset of students by what the search box says."""
-    kind, value = classify(query)
-    if kind == "name":
-        return students.filter(Q(name__startswith=value) | Q(former_name__startswith=value))
-    if kind == "id":
-        return students.filter(id_number=value)
-    if kind in ("national", "number"):
-        holders = StudentNumber.objects.filter(value=value).values("student_id")
-        return students.filter(Q(pk__in=holders) | Q(national_number=value))
-    if kind == "pinyin":
-        return students.filter(Q(pinyin_key__startswith=value) | Q(initials_key__startswith=value))
-    return students.none()
+    named = named_students(query)
+    if named is None:
+        return students.none()
+    return students.filter(pk__in=named)

@@ -551,6 +551,35 @@ def assign_provincial_number(record: StudentRecord, *, actor) -> str:
     return value
 
 
+def provincial_numbers(records: list[StudentRecord]) -> list[str]:
+    """The provincial numbers of many records not yet written (an approval session's
+    transfers), in the records' order: assign_provincial_number in set form. Each prefix's
+    sequences are taken as one block (numbers.next_sequences, prefixes in sorted order),
+    and a number given before is refused as the single path refuses it. The caller writes
+    the numbers on the records and as StudentNumber rows, in its transaction."""
+    prefixes = [provincial_prefix(record) for record in records]
+    wanted: dict[str, int] = {}
+    for prefix, _width in prefixes:
+        wanted[prefix] = wanted.get(prefix, 0) + 1
+    blocks = {
+        prefix: iter(numbers.next_sequences(prefix, wanted[prefix])) for prefix in sorted(wanted)
+    }
+    values = [
+        numbers.render_number(prefix, next(blocks[prefix]), width) for prefix, width in prefixes
+    ]
+    for start in range(0, len(values), 900):  # SQLite allows 999 parameters per statement
+        taken = (
+            StudentNumber.objects.filter(
+                kind=NumberKind.PROVINCIAL, value__in=values[start : start + 900]
+            )
+            .values_list("value", flat=True)
+            .first()
+        )
+        if taken is not None:
+            raise number_taken(taken)
+    return values
+
+
 def assign_national_number(
     student: Student, record: StudentRecord, *, identity_confirmed: bool
 ) -> str:
