@@ -47,6 +47,7 @@ EXPECTED_OPERATIONS = {
     ("post", "/api/v1/records/{record_id}/numbers"): "assign_numbers",
     ("get", "/api/v1/duplicates"): "list_duplicates",
     ("post", "/api/v1/duplicates/{candidate_id}/decision"): "decide_duplicate",
+    ("post", "/api/v1/duplicates/scan"): "scan_duplicates",
     ("get", "/api/v1/items"): "list_items",
     ("get", "/api/v1/codes/{table}"): "list_codes",
     ("get", "/api/v1/students/template"): "get_student_template",

@@ -23,6 +23,7 @@ from xueji.api.schemas import (
     MULTIPART_FILE,
     READ_ERRORS,
     WRITE_ERRORS,
+    JobOut,
 )
 from xueji.api.student_schemas import (
     CodeOut,
@@ -48,6 +49,7 @@ from xueji.api.student_schemas import (
 )
 from xueji.core import calendar, uploads
 from xueji.core.errors import RuleViolation
+from xueji.core.jobs import do_enqueue_job
 from xueji.core.models import SchoolYear
 from xueji.core.scope import Scope
 from xueji.students import codes, form_items, photo_services, rules, services
@@ -519,6 +521,20 @@ def decide_duplicate(request, candidate_id: int, payload: DecisionIn):
         raise Http404(_("No such candidate pair in your scope."))
     decided = services.do_decide_duplicate(candidate, payload.decision, actor=caller(request))
     return _pair(_candidates(scope_of(request)).get(pk=decided.pk))
+
+
+@router.post(
+    "/duplicates/scan",
+    response={202: JobOut, **WRITE_ERRORS},
+    tags=["duplicates"],
+    summary="Scan the county for double registrations in the background",
+)
+def scan_duplicates(request):
+    """Starts the `students.scan_duplicates` job (the bureau's): pairs the registration
+    did not hold join the queue above. Follow it with GET /jobs/{job_id}; its message
+    says how many pairs were found and how many were new."""
+    scope_of(request).require("duplicates.decide")
+    return Status(202, do_enqueue_job("students.scan_duplicates", actor=caller(request)))
 
 
 # --- The national form ---------------------------------------------------------------------

@@ -793,7 +793,8 @@ def _open_receiving_records(requests: list[ChangeRequest], *, actor) -> None:
         )
         opened.append((request, new, grade))
     records = [new for _request, new, _grade in opened]
-    for record, value in zip(records, student_services.provincial_numbers(records), strict=True):
+    values = student_services.provincial_numbers(records)
+    for record, value in zip(records, values, strict=True):
         record.provincial_number = value
     StudentRecord.objects.bulk_create(records, batch_size=BATCH)
     Placement.objects.bulk_create(
@@ -812,12 +813,9 @@ def _open_receiving_records(requests: list[ChangeRequest], *, actor) -> None:
     StudentNumber.objects.bulk_create(
         [
             StudentNumber(
-                student_id=new.student_id,
-                record=new,
-                kind=NumberKind.PROVINCIAL,
-                value=new.provincial_number,
+                student_id=new.student_id, record=new, kind=NumberKind.PROVINCIAL, value=value
             )
-            for new in records
+            for new, value in zip(records, values, strict=True)
         ],
         batch_size=BATCH,
     )

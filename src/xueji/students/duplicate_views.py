@@ -1,5 +1,6 @@
 """The bureau's double-registration page (N11): candidate pairs side by side, decided by
-"not the same person" or "withdraw the newer registration", both audited by the service."""
+"not the same person" or "withdraw the newer registration", both audited by the service;
+and the scan of the county for pairs the registration did not hold (a background job)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -7,10 +8,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from xueji.audit.models import AuditEvent
 from xueji.core.errors import RuleViolation
+from xueji.core.jobs import do_enqueue_job
 from xueji.core.scope import scope_for
 from xueji.students import codes, rules, services
 from xueji.students.models import DuplicateCandidate, Student
+
+SCAN_JOB = "students.scan_duplicates"
 
 
 def _person(student: Student) -> dict[str, object]:
@@ -42,7 +47,31 @@ def duplicate_list(request):
         .select_related("existing", "newer", "decided_by")
         .order_by("-decided_at")[:50]
     )
-    return render(request, "students/duplicate_list.html", {"waiting": waiting, "decided": decided})
+    # The bureau's last scan of its county: when, and what it found (its audit event).
+    last_scan = (
+        AuditEvent.objects.filter(
+            action="duplicates.scanned", target_type="orgs.county", target_id=str(scope.county().pk)
+        )
+        .order_by("-seq")
+        .first()
+    )
+    return render(
+        request,
+        "students/duplicate_list.html",
+        {"waiting": waiting, "decided": decided, "last_scan": last_scan},
+    )
+
+
+@login_required
+@require_POST
+def duplicate_scan(request):
+    """Start the scan of the county (students/duplicates.py) in the background; the job's
+    page shows how far it got and what it found."""
+    scope = scope_for(request.user)
+    scope.require("duplicates.decide")
+    job = do_enqueue_job(SCAN_JOB, actor=request.user)
+    messages.info(request, _("The scan of the county runs in the background."))
+    return redirect("job_detail", pk=job.pk)
 
 
 @login_required

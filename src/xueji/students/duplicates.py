@@ -41,6 +41,7 @@ from xueji.students.models import OPEN_STATUSES, DuplicateCandidate, Student, St
 RESIDENT_ID = "1"
 # Values per `IN (...)`: SQLite allows 999 parameters per statement.
 IN_CHUNK = 900
+OPEN = [str(status) for status in OPEN_STATUSES]
 
 
 @dataclass
@@ -62,7 +63,7 @@ def _tables() -> dict[str, str]:
 def _open_stay(alias: str, student: str, unit: str) -> str:
     """Joins the open record of `student` (one at most: a database constraint) and its
     school, as `alias` and `unit`."""
-    statuses = ", ".join(["%s"] * len(OPEN_STATUSES))
+    statuses = ", ".join(["%s"] * len(OPEN))
     t = _tables()
     return (
         f'JOIN "{t["record"]}" {alias} ON {alias}.student_id = {student}.id '
@@ -87,7 +88,7 @@ def _same_person_pairs(county_id: int) -> list[tuple[int, int, str]]:
             AND (m.name = n.name OR (n.pinyin_key <> '' AND m.pinyin_key = n.pinyin_key))
             AND (nu.county_id = %s OR mu.county_id = %s)
     """
-    params = [*OPEN_STATUSES, *OPEN_STATUSES, county_id, county_id]
+    params: list[str | int] = [*OPEN, *OPEN, county_id, county_id]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [(a, b, "name" if same_name else "pinyin") for a, b, same_name in cursor]
@@ -107,7 +108,7 @@ def _same_number_pairs(county_id: int) -> list[tuple[int, int, str]]:
         WHERE NOT (o.id_number = '') AND (o.id_type < %s OR o.id_type > %s)
             AND (ou.county_id = %s OR su.county_id = %s)
     """
-    params = [*OPEN_STATUSES, *OPEN_STATUSES, RESIDENT_ID, RESIDENT_ID, county_id, county_id]
+    params: list[str | int] = [*OPEN, *OPEN, RESIDENT_ID, RESIDENT_ID, county_id, county_id]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [(a, b, "id_number") for a, b in cursor]

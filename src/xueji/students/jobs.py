@@ -1,4 +1,5 @@
-"""Background jobs of the student pages: a ZIP of photos imported by `xueji worker` (B3).
+"""Background jobs of the student pages: a ZIP of photos imported by `xueji worker` (B3),
+and the bureau's scan of its county for double registrations (N11).
 
 The upload is saved to the default storage first (the worker may run elsewhere), and
 the job deletes it when done, stored or not. The report lists every file of the archive

@@ -6,11 +6,14 @@ page, the roster export and the API answer exactly the same rows.
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from xueji.core.calendar import current_school_year
 from xueji.core.scope import Scope
+from xueji.orgs.models import Unit
 from xueji.students.models import OPEN_STATUSES, Placement, Status, StudentRecord
 from xueji.students.search import named_students
 
@@ -77,9 +80,52 @@ def filtered_records(scope: Scope, wanted: StudentFilter) -> QuerySet[StudentRec
     if wanted.special:
         records = records.filter(SPECIAL[wanted.special])
     if wanted.q:
-        # The text first (an index lookup naming a few students), then the scope's
-        # conditions above on those students' records.
         named = named_students(wanted.q)
-        records = records.filter(student_id__in=named) if named is not None else records.none()
+        if named is None:
+            return records.none()
+        # The text names a few students; the conditions above are checked on their
+        # records alone. The matching records are chosen apart from the joins that read
+        # and order them: joined, SQLite would start from the schools of the scope and
+        # read every record of the county.
+        matching = records.filter(student_id__in=named).order_by().values("pk")
+        records = StudentRecord.objects.filter(pk__in=matching).select_related("student", "school")
     # Chinese registrars read lists in pinyin order, schools by their code.
     return records.order_by("school__school_code", "student__pinyin_key", "pk")
+
+
+class SchoolPaginator(Paginator):
+    """Pages of filtered_records, which lists school by school: the rows are counted per
+    school (one GROUP BY, the cost of counting them at all), and a page reads only the
+    schools it spans. A bureau's page then sorts a school's few hundred rows, not the
+    county's tens of thousands, whichever page it is."""
+
+    @cached_property
+    def schools(self) -> list[tuple[int, int]]:
+        """(school id, rows) in the list's order: by school code, as filtered_records."""
+        rows = dict(self.object_list.order_by().values_list("school_id").annotate(rows=Count("pk")))
+        codes = dict(Unit.objects.filter(pk__in=rows).values_list("pk", "school_code"))
+        return [(school, rows[school]) for school in sorted(rows, key=codes.__getitem__)]
+
+    @cached_property
+    def count(self) -> int:
+        return sum(rows for _school, rows in self.schools)
+
+    def page(self, number) -> Page:
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        spanned: list[int] = []
+        before = 0  # the rows of the schools before the first one the page spans
+        end = 0
+        for school, rows in self.schools:
+            start, end = end, end + rows
+            if end <= bottom:
+                before = end
+            elif start < top:
+                spanned.append(school)
+            else:
+                break
+        rows_of_page = self.object_list.filter(school_id__in=spanned)
+        return self._get_page(rows_of_page[bottom - before : top - before], number, self)

@@ -7,6 +7,7 @@ a county of some 85,000 students, a name prefix a few dozen.
 """
 
 import re
+from typing import Any
 
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -71,7 +72,7 @@ def starts_with(field: str, prefix: str) -> Q:
     return Q(**{f"{field}__gte": prefix, f"{field}__lt": upper})
 
 
-def named_students(query: str) -> QuerySet[Student] | None:
+def named_students(query: str) -> QuerySet[Any, Any] | None:
     """The ids of the students the search box's text names, whatever the scope (a subquery
     for a scoped queryset to filter on); None when the text names nobody.
 

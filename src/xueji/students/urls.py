@@ -8,6 +8,7 @@ urlpatterns = [
     path("students/new/", views.student_new, name="student_new"),
     path("students/id-check/", views.id_check, name="student_id_check"),
     path("students/duplicates/", duplicate_views.duplicate_list, name="duplicate_list"),
+    path("students/duplicates/scan/", duplicate_views.duplicate_scan, name="duplicate_scan"),
     path(
         "students/duplicates/<int:pk>/decide/",
         duplicate_views.duplicate_decide,

@@ -12,7 +12,6 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -43,7 +42,7 @@ from xueji.students.models import (
     Student,
     StudentRecord,
 )
-from xueji.students.queries import StudentFilter, filtered_records
+from xueji.students.queries import SchoolPaginator, StudentFilter, filtered_records
 from xueji.students.validation import FieldProblem, Validated, validate_student
 
 PAGE_SIZE = 50
@@ -97,15 +96,17 @@ def student_list(request):
     schools = list(scope.schools().order_by(*SCHOOL_ORDER))
     form = StudentFilterForm(request.GET or None, schools=schools)
     records = filtered_records(scope, StudentFilter.from_params(request.GET))
-    page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = SchoolPaginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
     year = calendar.current_school_year(scope.county()) if scope.county() else None
     placements = {
         placement.record_id: placement
         for placement in Placement.objects.filter(
             record__in=[record.pk for record in page], school_year=year
-        )
+        ).order_by()
     }
     held = _held([record.student_id for record in page])
+    # One mapping for the page: get_status_display rebuilds it for every row.
+    status_names = dict(Status.choices)
     rows = [
         {
             "record": record,
@@ -113,6 +114,7 @@ def student_list(request):
             "held": record.student_id in held,
             "masked_id": rules.mask_id_number(record.student.id_number),
             "sex": codes.name_of("sex", record.student.sex),
+            "status": status_names.get(record.status, record.status),
         }
         for record in page
     ]

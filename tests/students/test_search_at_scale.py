@@ -1,0 +1,195 @@
+"""B1 and B7 at scale: the search box, the student list and the student page ask the
+database in a shape it answers from indexes (a prefix range, an exact match, one student's
+own records), and the scope stays exactly what it was: a user sees the records at the
+schools of the scope and the students who have one."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.http import Http404
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xueji.core.scope import scope_for
+from xueji.students.models import Status, StudentRecord
+from xueji.students.queries import StudentFilter, filtered_records
+from xueji.students.search import after_prefix
+from xueji.students.services import do_assign_numbers
+
+# Text as names, pinyin and numbers hold it, with the edges of the code space mixed in.
+TEXT = st.text(
+    alphabet=st.one_of(
+        st.characters(codec="utf-8"),
+        st.sampled_from(["张", "z", "\ud7ff", "\ue000", "\U0010ffff", "\x00", "·"]),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXT.filter(bool), TEXT)
+def test_a_prefix_range_holds_exactly_the_texts_that_start_with_the_prefix(prefix, text):
+    """SQLite answers a prefix as the range [prefix, after_prefix(prefix)) of the index:
+    that range must hold every text that starts with the prefix, and no other."""
+    for candidate in (text, prefix + text):
+        upper = after_prefix(prefix)
+        in_range = candidate >= prefix and (upper is None or candidate < upper)
+        assert in_range == candidate.startswith(prefix), (prefix, candidate, upper)
+
+
+def test_the_range_skips_the_surrogates_that_text_cannot_hold():
+    assert after_prefix("zs") == "zt"
+    assert after_prefix("\ud7ff") == "\ue000"
+    assert after_prefix("a\U0010ffff") == "b"
+    assert after_prefix("\U0010ffff") is None
+
+
+def names(user, query, status="open"):
+    records = filtered_records(scope_for(user), StudentFilter(q=query, status=status))
+    return sorted((record.student.name, record.school.name) for record in records)
+
+
+@pytest.fixture
+def moved(cast, register):
+    """张小明 left a1 (transferred out, the record closed) and is now at b1."""
+    first = register(name="张小明", former_name="张明明")
+    StudentRecord.objects.filter(pk=first.record.pk).update(
+        status=Status.TRANSFERRED_OUT, exit_date=datetime.date(2026, 10, 1)
+    )
+    second = register(name="张小明", school=cast.school_b1, actor=cast.b1_registrar)
+    assert second.student.pk == first.student.pk
+    do_assign_numbers(second.record, actor=cast.b1_registrar, identity_confirmed=True)
+    second.student.refresh_from_db()
+    return second.student
+
+
+@pytest.mark.parametrize("query", ["张小", "zhangxiao", "zxm", "张明"])
+def test_a_search_shows_each_user_only_the_records_at_their_schools(cast, moved, query):
+    """The text finds the person first; the scope then keeps the records at the user's
+    schools: b1 sees the open record, a1 only its closed one, the bureau both (C3, N2).
+    张明 is the former name (曾用名)."""
+    a1, b1 = cast.school_a1.name, cast.school_b1.name
+    assert names(cast.b1_registrar, query) == [("张小明", b1)]
+    assert names(cast.a1_registrar, query) == []
+    assert names(cast.a1_registrar, query, status="all") == [("张小明", a1)]
+    assert names(cast.c_registrar, query, status="all") == []
+    assert sorted(names(cast.bureau_registrar, query, status="all")) == sorted(
+        [("张小明", a1), ("张小明", b1)]
+    )
+
+
+def test_a_search_by_id_number_and_by_number_keeps_the_scope(cast, moved):
+    provincial = moved.records.get(status=Status.ENROLLED).provincial_number
+    for query in (moved.id_number, moved.national_number, provincial):
+        assert query, "the moved student has an ID number and a national number"
+        assert names(cast.b1_registrar, query) == [("张小明", cast.school_b1.name)]
+        assert names(cast.c_registrar, query, status="all") == []
+
+
+def test_a_student_page_is_found_through_any_record_of_the_scope_and_404_outside(cast, moved):
+    """A school still opens the page of a pupil who left it (their closed record is at the
+    school); a school that never had them gets 404, like an id that does not exist."""
+    assert scope_for(cast.a1_registrar).get_student(moved.pk) == moved
+    assert scope_for(cast.b1_registrar).get_student(moved.pk) == moved
+    assert scope_for(cast.bureau_registrar).get_student(moved.pk) == moved
+    with pytest.raises(Http404):
+        scope_for(cast.c_registrar).get_student(moved.pk)
+    assert list(scope_for(cast.c_registrar).students()) == []
+    assert list(scope_for(cast.a1_registrar).students()) == [moved]
+
+
+# --- The shape of the queries (SQLite: its planner has no statistics to rescue a bad shape) --
+
+
+def plan(queryset) -> str:
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        return "\n".join(row[3] for row in cursor.fetchall())
+
+
+BIG_TABLES = ("students_student", "students_studentrecord", "students_placement")
+
+
+def scans_a_big_table(text: str) -> bool:
+    """SQLite says SCAN for a full table (or index) scan and SEARCH for an index lookup."""
+    return any(
+        line.startswith("SCAN") and any(table in line for table in BIG_TABLES)
+        for line in text.splitlines()
+    )
+
+
+sqlite_only = pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="PostgreSQL plans by its statistics, not by shape"
+)
+
+
+@sqlite_only
+@pytest.mark.parametrize("kind", ["name", "pinyin", "initials", "id", "national", "number"])
+def test_each_kind_of_search_starts_from_the_text_not_from_the_county(cast, moved, kind):
+    """B1: the search's page starts from an index of the text and reads the county's
+    records (the school and status index) nowhere."""
+    record = moved.records.get(status=Status.ENROLLED)
+    query = {
+        "name": "张小",
+        "pinyin": "zhangxiao",
+        "initials": "zxm",
+        "id": moved.id_number,
+        "national": moved.national_number,
+        "number": record.provincial_number,
+    }[kind]
+    records = filtered_records(scope_for(cast.bureau_registrar), StudentFilter(q=query))
+    assert [r.pk for r in records] == [record.pk]
+    for shape in (plan(records.all()[:50]), plan(records.order_by().values("pk"))):
+        assert not scans_a_big_table(shape), shape
+        assert "school_id=? AND status=?" not in shape, shape
+
+
+@sqlite_only
+def test_the_student_page_checks_the_scope_on_the_students_own_records(cast, moved):
+    students = scope_for(cast.bureau_registrar).students().filter(pk=moved.pk)
+    shape = plan(students)
+    assert not scans_a_big_table(shape), shape
+    assert "school_id=? AND status=?" not in shape, shape
+
+
+@sqlite_only
+def test_a_schools_grade_list_reads_its_own_records_not_the_registrys_grade(cast, moved):
+    """The grade is checked on each record of the school (EXISTS), instead of reading the
+    grade's placements of every school of the registry."""
+    records = filtered_records(scope_for(cast.b1_registrar), StudentFilter(grade=1))
+    shape = plan(records[:50])
+    assert not scans_a_big_table(shape), shape
+    assert "school_year_id=? AND grade=?" not in shape, shape
+    assert [record.student.name for record in records] == ["张小明"]
+
+
+def test_the_school_paginator_pages_exactly_as_a_plain_paginator(cast, register):
+    """The list's pages read only the schools they span (SchoolPaginator); every page holds
+    the rows a plain paginator over the whole ordered list holds."""
+    from django.core.paginator import Paginator
+
+    from xueji.students.queries import SchoolPaginator
+
+    pupils = [
+        ("张一", cast.school_a1, cast.a1_registrar),
+        ("李二", cast.school_b1, cast.b1_registrar),
+        ("王三", cast.school_a1, cast.a1_registrar),
+        ("赵四", cast.school_c, cast.c_registrar),
+        ("钱五", cast.school_b1, cast.b1_registrar),
+        ("孙六", cast.school_c, cast.c_registrar),
+        ("周七", cast.school_a1, cast.a1_registrar),
+    ]
+    for sequence, (name, school, actor) in enumerate(pupils, start=1):
+        register(name=name, school=school, actor=actor, sequence=sequence)
+    records = filtered_records(scope_for(cast.bureau_registrar), StudentFilter())
+    for per_page in (1, 2, 3, 4, 7, 10):
+        plain, by_school = Paginator(records, per_page), SchoolPaginator(records, per_page)
+        assert (by_school.count, by_school.num_pages) == (plain.count, plain.num_pages)
+        for number in plain.page_range:
+            assert [r.pk for r in by_school.page(number)] == [r.pk for r in plain.page(number)]
+    empty = SchoolPaginator(
+        filtered_records(scope_for(cast.bureau_registrar), StudentFilter(q="zzz")), 5
+    )
+    assert (empty.count, list(empty.get_page(1))) == (0, [])
