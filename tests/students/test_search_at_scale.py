@@ -165,6 +165,17 @@ def test_a_schools_grade_list_reads_its_own_records_not_the_registrys_grade(cast
     assert [record.student.name for record in records] == ["张小明"]
 
 
+@sqlite_only
+def test_the_bureaus_grade_list_starts_from_the_grades_placements(cast, moved):
+    """The bureau's grade: the placements of the county's school year in that grade, each
+    checked against the scope; never every record of the county checked one by one."""
+    records = filtered_records(scope_for(cast.bureau_registrar), StudentFilter(grade=1))
+    for shape in (plan(records.all()[:50]), plan(records.order_by().values("pk"))):
+        assert not scans_a_big_table(shape), shape
+        assert shape.splitlines()[0].startswith("SEARCH students_placement"), shape
+    assert [record.student.name for record in records] == ["张小明"]
+
+
 def test_the_school_paginator_pages_exactly_as_a_plain_paginator(cast, register):
     """The list's pages read only the schools they span (SchoolPaginator); every page holds
     the rows a plain paginator over the whole ordered list holds."""

@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from xueji.audit.services import record_event
 from xueji.core.scope import scope_for
 from xueji.orgs.models import Unit
+from xueji.students import codes
 from xueji.students.models import OPEN_STATUSES, DuplicateCandidate, Student, StudentRecord
 
 # The document type of the resident ID card (DOMAIN.md): the one most students hold.
@@ -97,7 +98,8 @@ def _same_person_pairs(county_id: int) -> list[tuple[int, int, str]]:
 def _same_number_pairs(county_id: int) -> list[tuple[int, int, str]]:
     """(student, student, "id_number"): one ID number under two document types, both
     holding an open record, one of them in the county. Driven from the numbers that are
-    not resident IDs (few), by the unique index on (type, number)."""
+    not resident IDs (few), by the unique index on (type, number), one type at a time."""
+    others = [code for code in codes.names("id_type") if code != RESIDENT_ID]
     t = _tables()
     sql = f"""
         SELECT o.id, s.id
@@ -105,10 +107,10 @@ def _same_number_pairs(county_id: int) -> list[tuple[int, int, str]]:
         {_open_stay("orr", "o", "ou")}
         JOIN "{t["student"]}" s ON s.id_number = o.id_number AND s.id <> o.id
         {_open_stay("sr", "s", "su")}
-        WHERE NOT (o.id_number = '') AND (o.id_type < %s OR o.id_type > %s)
+        WHERE NOT (o.id_number = '') AND o.id_type IN ({", ".join(["%s"] * len(others))})
             AND (ou.county_id = %s OR su.county_id = %s)
     """
-    params: list[str | int] = [*OPEN, *OPEN, RESIDENT_ID, RESIDENT_ID, county_id, county_id]
+    params: list[str | int] = [*OPEN, *OPEN, *others, county_id, county_id]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [(a, b, "id_number") for a, b in cursor]

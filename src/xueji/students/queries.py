@@ -15,7 +15,7 @@ from xueji.core.calendar import current_school_year
 from xueji.core.scope import Scope
 from xueji.orgs.models import Unit
 from xueji.students.models import OPEN_STATUSES, Placement, Status, StudentRecord
-from xueji.students.search import named_students
+from xueji.students.search import is_exact, named_students
 
 # The special categories of B5, as filters: key → condition on the student.
 SPECIAL = {
@@ -67,28 +67,41 @@ def filtered_records(scope: Scope, wanted: StudentFilter) -> QuerySet[StudentRec
     if wanted.school is not None:
         records = records.filter(school_id=wanted.school)
     if wanted.grade is not None or wanted.class_name:
-        # EXISTS on the record's own placement (one unique-index lookup per record of the
-        # scope), not a join: joined, SQLite starts from every placement of the grade in
-        # the registry, all counties' included.
         year = current_school_year(scope.unit.county) if scope.unit else None
-        placement = Placement.objects.filter(record_id=OuterRef("pk"), school_year=year)
+        placed: dict[str, object] = {"school_year": year}
         if wanted.grade is not None:
-            placement = placement.filter(grade=wanted.grade)
+            placed["grade"] = wanted.grade
         if wanted.class_name:
-            placement = placement.filter(class_name=wanted.class_name)
-        records = records.filter(Exists(placement))
+            placed["class_name"] = wanted.class_name
+        if scope.level == scope.SCHOOL or wanted.school is not None:
+            # One school: its few hundred records, each checked against its own placement.
+            placements = Placement.objects.filter(record_id=OuterRef("pk"), **placed)
+            records = records.filter(Exists(placements))
+        else:
+            # Many schools: start from the grade's placements, which are the county's own (a
+            # school year belongs to one county), not from every record of the county.
+            records = records.filter(
+                **{f"placements__{key}": value for key, value in placed.items()}
+            )
     if wanted.special:
         records = records.filter(SPECIAL[wanted.special])
     if wanted.q:
         named = named_students(wanted.q)
         if named is None:
             return records.none()
-        # The text names a few students; the conditions above are checked on their
-        # records alone. The matching records are chosen apart from the joins that read
-        # and order them: joined, SQLite would start from the schools of the scope and
-        # read every record of the county.
-        matching = records.filter(student_id__in=named).order_by().values("pk")
-        records = StudentRecord.objects.filter(pk__in=matching).select_related("student", "school")
+        if is_exact(wanted.q):
+            # An ID number or a number names one student: read their id first, and the
+            # list's query is the simplest there is for either database to plan.
+            records = records.filter(student_id__in=list(named))
+        else:
+            # A name or pinyin names some students; the conditions above are checked on
+            # their records alone. Those records are chosen apart from the joins that read
+            # and order them: joined, SQLite would start from the schools of the scope and
+            # read every record of the county.
+            matching = records.filter(student_id__in=named).order_by().values("pk")
+            records = StudentRecord.objects.filter(pk__in=matching).select_related(
+                "student", "school"
+            )
     # Chinese registrars read lists in pinyin order, schools by their code.
     return records.order_by("school__school_code", "student__pinyin_key", "pk")
 
@@ -102,9 +115,13 @@ class SchoolPaginator(Paginator):
     @cached_property
     def schools(self) -> list[tuple[int, int]]:
         """(school id, rows) in the list's order: by school code, as filtered_records."""
-        rows = dict(self.object_list.order_by().values_list("school_id").annotate(rows=Count("pk")))
+        rows = dict(self._records.order_by().values_list("school_id").annotate(rows=Count("pk")))
         codes = dict(Unit.objects.filter(pk__in=rows).values_list("pk", "school_code"))
-        return [(school, rows[school]) for school in sorted(rows, key=codes.__getitem__)]
+        return [(school, rows[school]) for school in sorted(rows, key=lambda pk: codes[pk] or "")]
+
+    @property
+    def _records(self) -> QuerySet[StudentRecord]:
+        return self.object_list  # type: ignore[return-value]
 
     @cached_property
     def count(self) -> int:
@@ -127,5 +144,5 @@ class SchoolPaginator(Paginator):
                 spanned.append(school)
             else:
                 break
-        rows_of_page = self.object_list.filter(school_id__in=spanned)
-        return self._get_page(rows_of_page[bottom - before : top - before], number, self)
+        rows_of_page = self._records.filter(school_id__in=spanned)
+        return Page(rows_of_page[bottom - before : top - before], number, self)

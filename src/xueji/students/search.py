@@ -21,6 +21,7 @@ ID_LIKE = re.compile(r"^\d{17}[\dX]$|^\d{15}$")
 NATIONAL_LIKE = re.compile(r"^[GLJ]\d{17}[\dX]$|^L\d{18}$")
 DIGITS = re.compile(r"^\d{6,20}$")
 LETTERS = re.compile(r"^[a-z]+$")
+EXACT_KINDS = ("id", "national", "number")
 LAST_CODE_POINT = 0x10FFFF
 SURROGATES = range(0xD800, 0xE000)
 
@@ -93,12 +94,17 @@ def named_students(query: str) -> QuerySet[Any, Any] | None:
         # OR by reading the whole table. Every kind is named so that the unique
         # (kind, value) index answers the number.
         holders = StudentNumber.objects.filter(kind__in=NumberKind.values, value=value)
-        return holders.values("student_id").union(
-            students.filter(national_number=value).values("pk")
+        return holders.values_list("student_id", flat=True).union(
+            students.filter(national_number=value).values_list("pk", flat=True)
         )
     else:
         return None
-    return found.values("pk")
+    return found.values_list("pk", flat=True)
+
+
+def is_exact(query: str) -> bool:
+    """Whether the text is an ID number or a number: it names one student, two at most."""
+    return classify(query)[0] in EXACT_KINDS
 
 
 def search_students(students: QuerySet[Student], query: str) -> QuerySet[Student]:
