@@ -73,6 +73,27 @@ def _open_stay(alias: str, student: str, unit: str) -> str:
     )
 
 
+def _matching_person(t: dict[str, str]) -> str:
+    """Joins as `m` everyone of the same sex, birth date and name (or pinyin) as `n`."""
+    same_name = "{p}.name = n.name OR (n.pinyin_key <> '' AND {p}.pinyin_key = n.pinyin_key)"
+    if connection.vendor == "sqlite":
+        # SQLite cannot combine two indexes for one table: it would read the row of every
+        # person born that day (some 150 at a million students) to compare the names.
+        # Intersecting the ids of the two covering indexes reads no row but the matches:
+        # a third of the time, and far fewer pages from disk.
+        return f"""
+            JOIN "{t["student"]}" m ON m.id <> n.id AND m.id IN (
+                SELECT a.id FROM "{t["student"]}" a
+                WHERE a.birth_date = n.birth_date AND a.sex = n.sex
+                INTERSECT
+                SELECT b.id FROM "{t["student"]}" b WHERE {same_name.format(p="b")}
+            )"""
+    # PostgreSQL combines the birth-date, name and pinyin indexes itself (BitmapAnd).
+    return f"""
+        JOIN "{t["student"]}" m ON m.birth_date = n.birth_date AND m.sex = n.sex
+            AND m.id <> n.id AND ({same_name.format(p="m")})"""
+
+
 def _same_person_pairs(county_id: int) -> list[tuple[int, int, str]]:
     """(student, student, "name" or "pinyin"): a person without an ID number and someone
     of the same sex, birth date and name (or pinyin), both holding an open record, one
@@ -82,12 +103,9 @@ def _same_person_pairs(county_id: int) -> list[tuple[int, int, str]]:
         SELECT n.id, m.id, CASE WHEN m.name = n.name THEN 1 ELSE 0 END
         FROM "{t["student"]}" n
         {_open_stay("nr", "n", "nu")}
-        JOIN "{t["student"]}" m
-            ON m.birth_date = n.birth_date AND m.sex = n.sex AND m.id <> n.id
+        {_matching_person(t)}
         {_open_stay("mr", "m", "mu")}
-        WHERE n.id_number = ''
-            AND (m.name = n.name OR (n.pinyin_key <> '' AND m.pinyin_key = n.pinyin_key))
-            AND (nu.county_id = %s OR mu.county_id = %s)
+        WHERE n.id_number = '' AND (nu.county_id = %s OR mu.county_id = %s)
     """
     params: list[str | int] = [*OPEN, *OPEN, county_id, county_id]
     with connection.cursor() as cursor:
