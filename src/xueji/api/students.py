@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
@@ -488,7 +488,10 @@ def _pair(candidate: DuplicateCandidate) -> dict[str, Any]:
 
 def _candidates(scope: Scope):
     scope.require("duplicates.decide")
-    return DuplicateCandidate.objects.filter(newer__in=scope.students()).prefetch_related(
+    return DuplicateCandidate.objects.filter(
+        # Correlated: `newer__in` made SQLite list every student of the scope first.
+        Exists(scope.students().filter(pk=OuterRef("newer_id")))
+    ).prefetch_related(
         Prefetch("existing__records", queryset=StudentRecord.objects.select_related("school")),
         Prefetch("newer__records", queryset=StudentRecord.objects.select_related("school")),
     )

@@ -4,6 +4,7 @@ and the scan of the county for pairs the registration did not hold (a background
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -35,7 +36,10 @@ def _person(student: Student) -> dict[str, object]:
 def duplicate_list(request):
     scope = scope_for(request.user)
     scope.require("duplicates.decide")
-    pairs = DuplicateCandidate.objects.filter(newer__in=scope.students()).prefetch_related(
+    pairs = DuplicateCandidate.objects.filter(
+        # Correlated: `newer__in` made SQLite list every student of the scope first.
+        Exists(scope.students().filter(pk=OuterRef("newer_id")))
+    ).prefetch_related(
         "existing__family", "existing__records__school", "newer__family", "newer__records__school"
     )
     waiting = [
@@ -80,7 +84,11 @@ def duplicate_decide(request, pk: int):
     scope = scope_for(request.user)
     scope.require("duplicates.decide")
     candidate = get_object_or_404(
-        DuplicateCandidate.objects.filter(newer__in=scope.students()), pk=pk
+        DuplicateCandidate.objects.filter(
+            # Correlated: `newer__in` made SQLite list every student of the scope first.
+            Exists(scope.students().filter(pk=OuterRef("newer_id")))
+        ),
+        pk=pk,
     )
     decision = request.POST.get("decision", "")
     try:
