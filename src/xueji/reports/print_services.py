@@ -101,52 +101,53 @@ def _require_request_printer(actor, change: ChangeRequest) -> None:
         raise PermissionDenied(_("You may not print this request's papers."))
 
 
-def do_print_transfer_certificate(change: ChangeRequest, *, actor) -> Printed:
-    """C4: the transfer certificate with its receipt, after the bureau's approval."""
+def _print_request_paper(change: ChangeRequest, *, actor, module, facts_of, draw, title, name):
+    """One paper about a request: checked, issued, drawn and its print audited together."""
     _require_request_printer(actor, change)
-    _rule(transfer_certificate.problem(change))
-    kind = transfer_certificate.KIND
+    _rule(module.problem(change))
     with transaction.atomic():
-        facts = transfer_certificate.transfer_certificate_facts(str(change.pk))
-        assert facts is not None, "the request exists"
-        paper = do_issue_paper(kind, change, facts, actor=actor, unit=change.from_school)
-        bundle = PaperBundle(_("Transfer certificate"), author=change.from_school.name)
+        facts = facts_of(str(change.pk))
+        assert facts is not None, "problem() allowed the paper"
+        paper = do_issue_paper(module.KIND, change, facts, actor=actor, unit=change.from_school)
+        bundle = PaperBundle(title, author=change.from_school.name)
         bundle.start_paper(paper.code)
-        transfer_certificate.draw_transfer_certificate(bundle, paper.facts, change.pk)
+        draw(bundle, paper.facts, change.pk)
         pdf = bundle.build()
         record_print(
-            kind,
+            module.KIND,
             actor=actor,
             target=change,
             unit=change.from_school,
             students=[change.student_id],
             papers=[paper],
         )
-    return Printed(pdf, f"transfer-certificate-{change.pk}.pdf", [paper])
+    return Printed(pdf, f"{name}-{change.pk}.pdf", [paper])
+
+
+def do_print_transfer_certificate(change: ChangeRequest, *, actor) -> Printed:
+    """C4: the transfer certificate with its receipt, after the bureau's approval."""
+    return _print_request_paper(
+        change,
+        actor=actor,
+        module=transfer_certificate,
+        facts_of=transfer_certificate.transfer_certificate_facts,
+        draw=transfer_certificate.draw_transfer_certificate,
+        title=_("Transfer certificate"),
+        name="transfer-certificate",
+    )
 
 
 def do_print_name_change_application(change: ChangeRequest, *, actor) -> Printed:
     """N6: the application the guardian, the school and the bureau sign."""
-    _require_request_printer(actor, change)
-    _rule(name_change_application.problem(change))
-    kind = name_change_application.KIND
-    with transaction.atomic():
-        facts = name_change_application.name_change_facts(str(change.pk))
-        assert facts is not None, "the request changes the name"
-        paper = do_issue_paper(kind, change, facts, actor=actor, unit=change.from_school)
-        bundle = PaperBundle(_("Name change application"), author=change.from_school.name)
-        bundle.start_paper(paper.code)
-        name_change_application.draw_name_change_application(bundle, paper.facts, change.pk)
-        pdf = bundle.build()
-        record_print(
-            kind,
-            actor=actor,
-            target=change,
-            unit=change.from_school,
-            students=[change.student_id],
-            papers=[paper],
-        )
-    return Printed(pdf, f"name-change-application-{change.pk}.pdf", [paper])
+    return _print_request_paper(
+        change,
+        actor=actor,
+        module=name_change_application,
+        facts_of=name_change_application.name_change_facts,
+        draw=name_change_application.draw_name_change_application,
+        title=_("Name change application"),
+        name="name-change-application",
+    )
 
 
 # --- The student papers -----------------------------------------------------------------
