@@ -120,10 +120,11 @@ def client_for(client):
 # --- `xueji audit verify` over everything the tests wrote (issue 8, B6) ---------------------
 #
 # Every test that used the database ends by running the real `xueji audit verify` command
-# over the audit chain it left, before pytest-django rolls the test back or flushes it:
-# each test's data is gone afterwards, so this is the moment that sees all of it. A broken
-# chain fails the test that broke it. A test that alters the chain on purpose says so
-# with @pytest.mark.audit_tampered.
+# over the audit chain it left (and by checking the search index the database keeps),
+# before pytest-django rolls the test back or flushes it: each test's data is gone
+# afterwards, so this is the moment that sees all of it. A broken chain fails the test
+# that broke it. A test that alters the chain on purpose says so with
+# @pytest.mark.audit_tampered.
 
 DB_FIXTURES = frozenset(
     {"db", "transactional_db", "django_db_reset_sequences", "_django_db_helper", "live_server"}
@@ -168,6 +169,25 @@ def _verify_audit_chain(item) -> None:
         return
     AUDIT_TALLY.tests += 1
     AUDIT_TALLY.events += events
+    _verify_search_index(item)
+
+
+def _verify_search_index(item) -> None:
+    """The search index (students.models.SearchKey) is kept by database triggers: whatever
+    a test wrote, by whichever path, the index must hold exactly the keys it calls for."""
+    from django.db import connection
+
+    from xueji.students.search import EXPECTED_KEYS, INDEXED_KEYS, index_drift
+
+    missing, extra = index_drift()
+    if (missing, extra) != (0, 0):
+        with connection.cursor() as cursor:
+            cursor.execute(f"{INDEXED_KEYS} EXCEPT {EXPECTED_KEYS}")
+            examples = cursor.fetchmany(5)
+        raise AssertionError(
+            f"the search index drifted after {item.nodeid}: {missing} keys missing, "
+            f"{extra} extra (record, school, key), e.g. {examples}"
+        )
 
 
 def pytest_configure(config):

@@ -75,8 +75,10 @@ MANIFEST = "manifest.json"
 DATA_DIR = "data/"
 MEDIA_DIR = "media/"
 KEYS_DIR = "keys/"
-# Logins are not data: a restored installation asks everyone to log in again.
-EXCLUDED = frozenset({"sessions.session"})
+# Logins are not data: a restored installation asks everyone to log in again. The search
+# index is the database's own, rebuilt by its triggers as the records are restored
+# (students.models.SearchKey).
+EXCLUDED = frozenset({"sessions.session", "students.searchkey"})
 CHUNK = 2000
 COPY_BUFFER = 1024 * 1024
 

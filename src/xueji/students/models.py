@@ -268,6 +268,44 @@ class StudentRecord(models.Model):
         return self.locked_at is not None
 
 
+class SearchKey(models.Model):
+    """The search box's index (B1, students/search.py): each name, former name, pinyin and
+    initials of a student, once per record, beside the record's school.
+
+    A name is typed in a scope (a school, a township, a county) and the registry holds a
+    province: an index on (school, key) lets the database read only the scope's students
+    whose key begins with the text, instead of every student of the province with that
+    name and then their schools. The database keeps these rows itself, by the triggers of
+    migration 0003: every way a record is made or a name changes (a form, an import, an
+    approval, a restore, a raw bulk load) updates them in the same statement, so no write
+    path can forget to. A record's school never changes (a transfer is a new record)."""
+
+    record = models.ForeignKey(StudentRecord, on_delete=models.CASCADE, related_name="+")
+    school = models.ForeignKey(
+        # Covered by the (school, key) index below; no foreign key: a school is never
+        # deleted (records protect it), and the rows are the database's own bookkeeping.
+        "orgs.Unit",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    key = models.CharField(max_length=100)
+
+    class Meta:
+        indexes = [
+            # LIKE '张%' on PostgreSQL needs the pattern operator class (see Student).
+            models.Index(
+                fields=["school", "key"],
+                name="searchkey_school_prefix",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
 class Placement(models.Model):
     """Grade and class of a record in one school year."""
 

@@ -15,7 +15,7 @@ from xueji.core.calendar import current_school_year
 from xueji.core.scope import Scope
 from xueji.orgs.models import Unit
 from xueji.students.models import OPEN_STATUSES, Placement, Status, StudentRecord
-from xueji.students.search import is_exact, named_students
+from xueji.students.search import is_exact, named_records, named_students
 
 # The special categories of B5, as filters: key → condition on the student.
 SPECIAL = {
@@ -86,19 +86,20 @@ def filtered_records(scope: Scope, wanted: StudentFilter) -> QuerySet[StudentRec
     if wanted.special:
         records = records.filter(SPECIAL[wanted.special])
     if wanted.q:
-        named = named_students(wanted.q)
-        if named is None:
-            return records.none()
         if is_exact(wanted.q):
+            named = named_students(wanted.q)
             # An ID number or a number names one student: read their id first, and the
             # list's query is the simplest there is for either database to plan.
-            records = records.filter(student_id__in=list(named))
+            records = records.filter(student_id__in=list(named or ()))
         else:
-            # A name or pinyin names some students; the conditions above are checked on
-            # their records alone. Those records are chosen apart from the joins that read
-            # and order them: joined, SQLite would start from the schools of the scope and
-            # read every record of the county.
-            matching = records.filter(student_id__in=named).order_by().values("pk")
+            keyed = named_records(wanted.q, scope.schools())
+            if keyed is None:
+                return records.none()
+            # A name or pinyin names some records of the scope (the search index holds
+            # the school); the conditions above are checked on those records alone. They
+            # are chosen apart from the joins that read and order them: joined, SQLite
+            # would start from the schools of the scope and read every record of the county.
+            matching = records.filter(pk__in=keyed).order_by().values("pk")
             records = StudentRecord.objects.filter(pk__in=matching).select_related(
                 "student", "school"
             )
