@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -106,7 +107,17 @@ def measure(target, students: int, clients: int, duration: float) -> dict[str, f
         plan_file.write_text(json.dumps(prepared))
         xueji_command = str(Path(sys.executable).with_name("xueji"))
         server = subprocess.Popen(
-            [xueji_command, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            # As docs/deploy.md runs it: one server process per core.
+            [
+                xueji_command,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--processes",
+                str(os.cpu_count() or 1),
+            ],
             env=environment(url),
             cwd=ROOT,
             stdout=subprocess.DEVNULL,

@@ -55,7 +55,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_xueji_serve_runs_a_real_server_that_answers_healthz(tmp_path):
+def _serve(tmp_path, *options):
     env = {
         key: value
         for key, value in os.environ.items()
@@ -66,26 +66,71 @@ def test_xueji_serve_runs_a_real_server_that_answers_healthz(tmp_path):
     subprocess.run([*xueji, "migrate", "-v0"], env=env, check=True, cwd=tmp_path, timeout=120)
     port = free_port()
     server = subprocess.Popen(
-        [*xueji, "serve", "--port", str(port)],
+        [*xueji, "serve", "--port", str(port), *options],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+    return server, port
+
+
+def _healthz(port):
+    """(body, Server header) of /healthz, once the server answers."""
+    for _attempt in range(100):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as reply:
+                return json.loads(reply.read()), reply.headers.get("Server")
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("the server did not answer")
+
+
+def test_xueji_serve_runs_a_real_server_that_answers_healthz(tmp_path):
+    server, port = _serve(tmp_path)
     try:
-        body = None
-        for _attempt in range(100):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as reply:
-                    body = json.loads(reply.read())
-                    server_header = reply.headers.get("Server")
-                break
-            except OSError:
-                time.sleep(0.1)
-        assert body is not None, "the server did not answer"
+        body, server_header = _healthz(port)
         assert body["status"] == "ok"
         assert server_header == "xueji"  # waitress, not Django's development server
         assert (Path(tmp_path) / "xueji.sqlite3").exists()
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def test_xueji_serve_with_processes_answers_from_each_and_stops_them_all(tmp_path):
+    """One Python process uses one core: --processes forks servers sharing the port."""
+    server, port = _serve(tmp_path, "--processes", "2")
+    try:
+        for _request in range(20):
+            body, server_header = _healthz(port)
+            assert body["status"] == "ok" and server_header == "xueji"
+        children = _children(server.pid)
+        assert len(children) == 2
+        # A server process that dies is replaced; the others go on answering.
+        os.kill(min(children), 9)
+        for _attempt in range(100):
+            replaced = _children(server.pid)
+            if len(replaced) == 2 and min(children) not in replaced:
+                break
+            time.sleep(0.1)
+        assert len(replaced) == 2 and min(children) not in replaced
+        assert _healthz(port)[0]["status"] == "ok"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    # The supervisor waited for its server processes before it ended: none is left.
+    assert not [pid for pid in replaced if Path(f"/proc/{pid}").exists()]

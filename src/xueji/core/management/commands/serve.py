@@ -1,7 +1,19 @@
-"""`xueji serve`: the production WSGI server (waitress), on Linux and Windows alike."""
+"""`xueji serve`: the production WSGI server (waitress), on Linux and Windows alike.
+
+One Python process runs Python code on one core at a time, whatever its threads: on a
+server with several cores, `--processes N` (Linux) forks N copies that accept from one
+listening socket, so the kernel spreads the connections over them. They share nothing but
+the database and the data directory (sessions live in the database), exactly as several
+servers behind a proxy would.
+"""
+
+import os
+import signal
+import socket
+import sys
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
@@ -11,22 +23,87 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--threads", type=int, default=8)
-
-    def handle(self, *args, host, port, threads, **options):
-        from waitress import serve  # type: ignore[import-untyped]
-
-        from xueji.wsgi import application
-
-        self.stdout.write(f"Xueji is serving on http://{host}:{port}/ (Ctrl+C stops it)")
-        self.stdout.flush()
-        # Behind a reverse proxy, believe X-Forwarded-* headers only from that proxy.
-        serve(
-            application,
-            host=host,
-            port=port,
-            threads=threads,
-            trusted_proxy=settings.TRUSTED_PROXY,
-            trusted_proxy_headers={"x-forwarded-proto", "x-forwarded-for"},
-            clear_untrusted_proxy_headers=True,
-            ident="xueji",
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=1,
+            help="server processes sharing the port (Linux); about one per core",
         )
+
+    def handle(self, *args, host, port, threads, processes, **options):
+        if processes < 1:
+            raise CommandError("--processes must be 1 or more")
+        if processes > 1 and not hasattr(os, "fork"):
+            raise CommandError("--processes above 1 needs Linux; run one process per port")
+        listener = socket.create_server((host, port), reuse_port=False, backlog=1024)
+        self.stdout.write(
+            f"Xueji is serving on http://{host}:{port}/ with {processes} process(es) "
+            "(Ctrl+C stops it)"
+        )
+        self.stdout.flush()
+        if processes == 1:
+            _serve(listener, threads)
+            return
+        _supervise(listener, threads, processes)
+
+
+def _serve(listener: socket.socket, threads: int) -> None:
+    from waitress import serve  # type: ignore[import-untyped]
+
+    from xueji.wsgi import application
+
+    # Behind a reverse proxy, believe X-Forwarded-* headers only from that proxy.
+    serve(
+        application,
+        sockets=[listener],
+        threads=threads,
+        trusted_proxy=settings.TRUSTED_PROXY,
+        trusted_proxy_headers={"x-forwarded-proto", "x-forwarded-for"},
+        clear_untrusted_proxy_headers=True,
+        ident="xueji",
+    )
+
+
+def _supervise(listener: socket.socket, threads: int, processes: int) -> None:
+    """Fork the server processes and keep them running until told to stop: a process that
+    dies is replaced; SIGTERM or Ctrl+C stops them all. No database connection is open
+    before the fork (Django opens them on first use), so none is shared."""
+    children: set[int] = set()
+    stopping = False
+
+    def start() -> None:
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            try:
+                _serve(listener, threads)
+            finally:
+                os._exit(0)
+        children.add(pid)
+
+    def stop(signum, frame) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                children.discard(pid)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for _index in range(processes):
+        start()
+    while children:
+        try:
+            pid, _status = os.wait()
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        children.discard(pid)
+        if not stopping:
+            sys.stderr.write(f"xueji serve: process {pid} ended; starting another\n")
+            start()
+    listener.close()
