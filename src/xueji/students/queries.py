@@ -59,7 +59,7 @@ class StudentFilter:
 
 def filtered_records(scope: Scope, wanted: StudentFilter) -> QuerySet[StudentRecord]:
     """The records of the scope that match, ordered as the list shows them."""
-    records = scope.records().select_related("student", "school")
+    records = _searched(scope, wanted.q)
     if wanted.status == "open":
         records = records.filter(status__in=OPEN_STATUSES)
     elif wanted.status != "all":
@@ -73,8 +73,9 @@ def filtered_records(scope: Scope, wanted: StudentFilter) -> QuerySet[StudentRec
             placed["grade"] = wanted.grade
         if wanted.class_name:
             placed["class_name"] = wanted.class_name
-        if scope.level == scope.SCHOOL or wanted.school is not None:
-            # One school: its few hundred records, each checked against its own placement.
+        if scope.level == scope.SCHOOL or wanted.school is not None or wanted.q:
+            # One school, or the few records a search names: each checked against its own
+            # placement.
             placements = Placement.objects.filter(record_id=OuterRef("pk"), **placed)
             records = records.filter(Exists(placements))
         else:
@@ -85,26 +86,29 @@ def filtered_records(scope: Scope, wanted: StudentFilter) -> QuerySet[StudentRec
             )
     if wanted.special:
         records = records.filter(SPECIAL[wanted.special])
-    if wanted.q:
-        if is_exact(wanted.q):
-            named = named_students(wanted.q)
-            # An ID number or a number names one student: read their id first, and the
-            # list's query is the simplest there is for either database to plan.
-            records = records.filter(student_id__in=list(named or ()))
-        else:
-            keyed = named_records(wanted.q, scope.schools())
-            if keyed is None:
-                return records.none()
-            # A name or pinyin names some records of the scope (the search index holds
-            # the school); the conditions above are checked on those records alone. They
-            # are chosen apart from the joins that read and order them: joined, SQLite
-            # would start from the schools of the scope and read every record of the county.
-            matching = records.filter(pk__in=keyed).order_by().values("pk")
-            records = StudentRecord.objects.filter(pk__in=matching).select_related(
-                "student", "school"
-            )
     # Chinese registrars read lists in pinyin order, schools by their code.
-    return records.order_by("school__school_code", "student__pinyin_key", "pk")
+    return records.select_related("student", "school").order_by(
+        "school__school_code", "student__pinyin_key", "pk"
+    )
+
+
+def _searched(scope: Scope, query: str) -> QuerySet[StudentRecord]:
+    """The scope's records, or those of them the search box's text names."""
+    if not query:
+        return scope.records()
+    if is_exact(query):
+        # An ID number or a number names one student: read their id first, and the list's
+        # query is the simplest there is for either database to plan.
+        named = named_students(query)
+        return scope.records().filter(student_id__in=list(named or ()))
+    keyed = named_records(query, scope.schools()) if scope.may("students.view") else None
+    if keyed is None:
+        return StudentRecord.objects.none()
+    # A name or pinyin: the index holds each record's school and was read for the scope's
+    # schools alone, so these are records of the scope, and the database starts from them
+    # (asked again for the scope's schools, PostgreSQL joined every key found to every
+    # school of the county, 38,000 pairs for 466 keys).
+    return StudentRecord.objects.filter(pk__in=keyed)
 
 
 class SchoolPaginator(Paginator):
