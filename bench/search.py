@@ -61,11 +61,9 @@ def _samples(count: int, seed: int) -> dict[str, list[str]]:
 def run(count: int, seed: int = 7, warmup: int = 20) -> dict[str, Any]:
     """Time `count` searches of each kind (after `warmup` untimed ones, as on a server
     that has been answering for a while)."""
-    from django.core.paginator import Paginator
-
     from xueji.core.scope import Scope
     from xueji.orgs.models import Role, User
-    from xueji.students.queries import StudentFilter, filtered_records
+    from xueji.students.queries import StudentFilter, filtered_records, list_page
     from xueji.students.search import classify
 
     user = User.objects.filter(role=Role.BUREAU_REGISTRAR).select_related("unit").order_by("pk")[0]
@@ -79,8 +77,8 @@ def run(count: int, seed: int = 7, warmup: int = 20) -> dict[str, Any]:
             started = time.perf_counter()
             # As the list view: a fresh scope per request, the filtered records, one page.
             scope = Scope(user)
-            records = filtered_records(scope, StudentFilter(q=query))
-            page = Paginator(records, 50).get_page(1)
+            wanted = StudentFilter(q=query)
+            page = list_page(filtered_records(scope, wanted), wanted, 1, 50)
             rows = list(page)
             elapsed = (time.perf_counter() - started) * 1000
             if index >= warmup:

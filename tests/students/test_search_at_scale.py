@@ -204,3 +204,64 @@ def test_the_school_paginator_pages_exactly_as_a_plain_paginator(cast, register)
         filtered_records(scope_for(cast.bureau_registrar), StudentFilter(q="zzz")), 5
     )
     assert (empty.count, list(empty.get_page(1))) == (0, [])
+
+
+def test_a_search_pages_exactly_as_a_plain_paginator_in_one_query(cast, register):
+    """A search's page and its count come from one query (SearchPaginator): the same rows
+    and the same pages as a plain paginator over the whole ordered list."""
+    from django.core.paginator import Paginator
+
+    from xueji.students.queries import list_page
+
+    names = ["张一", "张二", "张三", "张四", "张五", "张六", "张七"]
+    schools = [cast.school_a1, cast.school_b1, cast.school_c]
+    actors = [cast.a1_registrar, cast.b1_registrar, cast.c_registrar]
+    for sequence, name in enumerate(names, start=1):
+        register(
+            name=name,
+            school=schools[sequence % 3],
+            actor=actors[sequence % 3],
+            sequence=sequence,
+        )
+    wanted = StudentFilter(q="张")
+    records = filtered_records(scope_for(cast.bureau_registrar), wanted)
+    for per_page in (1, 2, 3, 7, 10):
+        plain = Paginator(records, per_page)
+        for number in plain.page_range:
+            page = list_page(records, wanted, str(number), per_page)
+            assert [r.pk for r in page] == [r.pk for r in plain.page(number)]
+            assert (page.paginator.count, page.paginator.num_pages) == (7, plain.num_pages)
+    # Past the end: the last page, as Django answers; not a number: the first.
+    assert [r.pk for r in list_page(records, wanted, "99", 3)] == [
+        r.pk for r in Paginator(records, 3).page(3)
+    ]
+    assert [r.pk for r in list_page(records, wanted, "x", 3)] == [
+        r.pk for r in Paginator(records, 3).page(1)
+    ]
+    nobody = StudentFilter(q="zzz")
+    empty = list_page(filtered_records(scope_for(cast.bureau_registrar), nobody), nobody, 1, 5)
+    assert (empty.paginator.count, list(empty)) == (0, [])
+
+
+@pytest.mark.parametrize("query", ["", "张"])
+def test_the_list_page_asks_as_many_queries_for_six_rows_as_for_three(
+    cast, register, client_for, query
+):
+    """The list reads only the columns it shows: a column it forgot would be fetched row by
+    row, and the queries would grow with the rows."""
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(cast.a1_registrar)
+
+    def queries() -> int:
+        with CaptureQueriesContext(db) as captured:
+            assert client.get("/students/", {"q": query}).status_code == 200
+        return len(captured)
+
+    for sequence in (1, 2, 3):
+        register(name=f"张{'一二三'[sequence - 1]}", sequence=sequence)
+    three = queries()
+    for sequence in (4, 5, 6):
+        register(name=f"张{'四五六'[sequence - 4]}", sequence=sequence)
+    assert queries() == three
