@@ -173,12 +173,17 @@ def _verify_audit_chain(item) -> None:
 
 
 def _verify_search_index(item) -> None:
-    """The search index (students.models.SearchKey) is kept by database triggers: whatever
-    a test wrote, by whichever path, the index must hold exactly the keys it calls for."""
+    """The search index (students.models.SearchKey) and the placements' copies of their
+    record's school and openness are kept by database triggers: whatever a test wrote, by
+    whichever path, they must hold exactly what the registry calls for."""
     from django.db import connection
 
+    from xueji.students.queries import placement_drift
     from xueji.students.search import EXPECTED_KEYS, INDEXED_KEYS, index_drift
 
+    assert placement_drift() == 0, (
+        f"after {item.nodeid}, placements disagree with their record's school or status"
+    )
     missing, extra = index_drift()
     if (missing, extra) != (0, 0):
         with connection.cursor() as cursor:
@@ -222,3 +227,26 @@ def pytest_terminal_summary(terminalreporter):
             f"xueji audit verify: {len(AUDIT_TALLY.unreadable)} tests left their transaction "
             "broken, so their chain could not be read: " + ", ".join(AUDIT_TALLY.unreadable[:5])
         )
+
+
+# Under pytest-xdist (`make test` runs the suite in two processes) each worker verifies the
+# chains of its own tests; it hands its tally to the controller, which prints the summary.
+
+
+def pytest_sessionfinish(session):
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["audit_tally"] = {
+            "tests": AUDIT_TALLY.tests,
+            "events": AUDIT_TALLY.events,
+            "unreadable": AUDIT_TALLY.unreadable,
+        }
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    tally = getattr(node, "workeroutput", {}).get("audit_tally")
+    if tally:
+        AUDIT_TALLY.tests += tally["tests"]
+        AUDIT_TALLY.events += tally["events"]
+        AUDIT_TALLY.unreadable += tally["unreadable"]

@@ -195,6 +195,7 @@ def test_the_session_page_runs_the_same_queries_for_5_or_60_requests(
     client = english(cast.bureau_registrar)
     records = pupils(cast, school_year, 65)
     queue(cast, records[:5], session)
+    _queries_of_the_page(client)  # the first request of the minute also moves the session's end
     few = _queries_of_the_page(client)
     queue(cast, records[5:], session)
     many = _queries_of_the_page(client)
