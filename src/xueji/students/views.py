@@ -42,7 +42,7 @@ from xueji.students.models import (
     Student,
     StudentRecord,
 )
-from xueji.students.queries import StudentFilter, filtered_records, list_page
+from xueji.students.queries import StudentFilter, list_page
 from xueji.students.validation import FieldProblem, Validated, validate_student
 
 PAGE_SIZE = 50
@@ -96,8 +96,7 @@ def student_list(request):
     schools = list(scope.schools().order_by(*SCHOOL_ORDER))
     form = StudentFilterForm(request.GET or None, schools=schools)
     wanted = StudentFilter.from_params(request.GET)
-    records = filtered_records(scope, wanted)
-    page = list_page(records, wanted, request.GET.get("page"), PAGE_SIZE)
+    page = list_page(scope, wanted, request.GET.get("page"), PAGE_SIZE)
     year = calendar.current_school_year(scope.county()) if scope.county() else None
     placements = {
         placement.record_id: placement
