@@ -37,6 +37,7 @@ demo: install
 
 # Lint, types, then the whole suite. XUEJI_TEST_DATABASE_URL=postgresql://... runs it on
 # PostgreSQL; browser tests run when /usr/bin/chromium exists and are skipped visibly when not.
+# PYTEST_ARGS="-n 2 --dist loadfile" runs it in two processes, as CI does (pytest-xdist).
 test: install-test lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 

@@ -9,24 +9,15 @@ anonymous visitor, each request in a savepoint that is rolled back, so each one 
 the same world and what it changed is known row by row.
 """
 
-import pytest
-
 from tests.security.walk import PostForm, Walker, page_routes, post_forms
 from tests.security.world import (
     OUTSIDER_ROLES,
     OWNER_ROLES,
     MissingIds,
     is_outsider,
-    make_world,
     owner_of,
     targets_of,
 )
-
-
-@pytest.fixture
-def world(db, settings, tmp_path):
-    return make_world(settings, tmp_path)
-
 
 # Pages anyone may open without logging in. Everything else sends a visitor to the login.
 PUBLIC_PAGES = {

@@ -10,24 +10,15 @@ Each call runs in a savepoint that is rolled back, so what it changed is known r
 
 import json
 
-import pytest
-
 from tests.security.walk import Example, Walker, api_operations
 from tests.security.world import (
     OUTSIDER_ROLES,
     OWNER_ROLES,
     MissingIds,
     is_outsider,
-    make_world,
     owner_of,
     targets_of,
 )
-
-
-@pytest.fixture
-def world(db, settings, tmp_path):
-    return make_world(settings, tmp_path)
-
 
 # Operations anyone may call without a token or a session. None: the API is for users.
 PUBLIC_OPERATIONS: set[str] = set()

@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 from django.http import HttpResponse
 from django.test import Client, override_settings
 from django.urls import include, path
@@ -18,13 +17,7 @@ from django.urls import include, path
 from tests.conftest import CAST_PASSWORD
 from tests.security.test_access_walk import resolved
 from tests.security.walk import Walker, post_forms
-from tests.security.world import OWNER_ROLES, make_world
-
-
-@pytest.fixture
-def world(db, settings, tmp_path):
-    return make_world(settings, tmp_path)
-
+from tests.security.world import OWNER_ROLES
 
 STRICT = ("default-src 'self'", "script-src 'self'", "style-src 'self'", "object-src 'none'")
 # Uploaded files and downloads are served under a stricter policy still (nothing runs in

@@ -19,15 +19,9 @@ from tests.security import world as marked
 from tests.security.test_access_walk import resolved as page_resolved
 from tests.security.test_api_access_walk import resolved as api_resolved
 from tests.security.walk import Walker, response_text
-from tests.security.world import OWNER_ROLES, make_world
+from tests.security.world import OWNER_ROLES
 from xueji.audit.models import AuditEvent
 from xueji.students.rules import mask_address, mask_id_number
-
-
-@pytest.fixture
-def world(db, settings, tmp_path):
-    return make_world(settings, tmp_path)
-
 
 FULL_ADDRESSES = [*marked.ADDRESSES.values(), marked.GUARDIAN_ADDRESS, marked.GUARDIAN_HUKOU]
 # Answers that may carry full values without writing an event, and why.

@@ -44,6 +44,41 @@ def _models():
     return [m for m in apps.get_models() if m._meta.label_lower not in IGNORED_MODELS]
 
 
+# Statements that change no row: reads (row locks included), and the savepoints the
+# request and the walk itself open and close.
+READ_ONLY_STATEMENT = re.compile(r"\s*(SELECT|SAVEPOINT|RELEASE|ROLLBACK TO)\b", re.IGNORECASE)
+# The table a plain INSERT, UPDATE or DELETE writes to.
+WRITTEN_TABLE = re.compile(
+    r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE
+)
+
+
+class WriteWatch:
+    """Sees every statement a request sends through Django's connection, and says whether
+    any of them can have changed a row the snapshot compares. Most requests of the walk
+    are refused and only read (and save the session, which is bookkeeping): for those the
+    snapshot would find no change, so the walk need not take it. Anything else (a write
+    to a compared table, whose triggers may write more; a statement it does not know)
+    counts as a possible change, and the request gets its full snapshot."""
+
+    def __init__(self):
+        self.ignored_tables = {
+            apps.get_model(label)._meta.db_table.lower() for label in IGNORED_MODELS
+        }
+        self.may_have_written = False
+
+    def __call__(self, execute, sql, params, many, context):
+        if not self.may_have_written and not self._harmless(sql):
+            self.may_have_written = True
+        return execute(sql, params, many, context)
+
+    def _harmless(self, sql: str) -> bool:
+        if READ_ONLY_STATEMENT.match(sql):
+            return True
+        written = WRITTEN_TABLE.match(sql)
+        return bool(written) and written.group(1).lower() in self.ignored_tables
+
+
 def row_keys() -> set[tuple[str, str]]:
     keys: set[tuple[str, str]] = set()
     for model in _models():
@@ -428,17 +463,13 @@ class Walker:
             self.client.force_login(self.world.user(self.role))
 
     def request(self, method: str, path: str, data=None, **extra) -> Answer:
-        from django.db import transaction
 
-        self.requests += 1
-        with quiet(), transaction.atomic():
-            call = getattr(self.client, method.lower())
-            response = call(path, **extra) if data is None else call(path, data, **extra)
-            text = response_text(response) if response.status_code < 500 else ""
-            change = diff(self.base, snapshot()) if response.status_code < 500 else None
-            transaction.set_rollback(True)
-        self._logged_in_again()
-        return Answer(method, path, response.status_code, response, text, change)
+        call = getattr(self.client, method.lower())
+        return self._answer(
+            method,
+            path,
+            lambda: call(path, **extra) if data is None else call(path, data, **extra),
+        )
 
     def call(self, operation: Operation, path: str, example: Example) -> Answer:
         """One API operation with a plausible query and body."""
@@ -447,16 +478,29 @@ class Walker:
         query, arguments = example.request(operation)
         if query:
             path = f"{path}?{urlencode(query, doseq=True)}"
-        from django.db import transaction
+        return self._answer(
+            operation.method,
+            path,
+            lambda: self.client.generic(operation.method, path, **arguments),
+        )
+
+    def _answer(self, method: str, path: str, send: Callable[[], Any]) -> Answer:
+        """Send one request in a savepoint rolled back afterwards; what it changed is the
+        difference of the snapshots, or none when it sent no statement that can write."""
+        from django.db import connection, transaction
 
         self.requests += 1
+        watch = WriteWatch()
         with quiet(), transaction.atomic():
-            response = self.client.generic(operation.method, path, **arguments)
-            text = response_text(response) if response.status_code < 500 else ""
-            change = diff(self.base, snapshot()) if response.status_code < 500 else None
+            with connection.execute_wrapper(watch):
+                response = send()
+                text = response_text(response) if response.status_code < 500 else ""
+            change = None
+            if response.status_code < 500:
+                change = diff(self.base, snapshot()) if watch.may_have_written else Diff([], [], [])
             transaction.set_rollback(True)
         self._logged_in_again()
-        return Answer(operation.method, path, response.status_code, response, text, change)
+        return Answer(method, path, response.status_code, response, text, change)
 
     def problems(self, answer: Answer, owner: str | None, *, outsider: bool) -> list[str]:
         """What an outsider's answer must not be: a server error, 2xx on another unit's

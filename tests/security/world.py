@@ -17,8 +17,10 @@ from __future__ import annotations
 import datetime
 import io
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw
@@ -161,11 +163,44 @@ class World:
         return rows
 
 
-def make_world(settings, tmp_path) -> World:
-    """The world, with private signing keys kept in the test's own folder (for the
-    `world` fixture of each test file)."""
-    settings.XUEJI_KEY_DIR = tmp_path / "keys"
-    return build_world()
+@contextmanager
+def world_for_module(django_db_blocker, folder: Path) -> Iterator[World]:
+    """One world for all the tests of a module (the `world` fixture of tests/security/
+    conftest.py): built in a transaction that is rolled back when the module ends, with
+    the signing keys in the module's own folder. Each test still runs in its own savepoint
+    of that transaction (pytest-django's `db`), so whatever a test writes is gone before
+    the next one starts, and every test meets the world exactly as built, as it did when
+    each test built its own: building it takes longer than many of its tests."""
+    from django.db import transaction
+    from django.test import override_settings
+
+    # As tests/conftest.py's `_fast_hashing`, which the world's users were made under.
+    fast = override_settings(
+        XUEJI_KEY_DIR=folder / "keys",
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+    )
+    with django_db_blocker.unblock():
+        fast.enable()
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            world = build_world()
+        except BaseException:
+            _roll_back(outer, fast)
+            raise
+    try:
+        yield world
+    finally:
+        with django_db_blocker.unblock():
+            _roll_back(outer, fast)
+
+
+def _roll_back(outer, overridden) -> None:
+    from django.db import transaction
+
+    transaction.set_rollback(True)
+    outer.__exit__(None, None, None)
+    overridden.disable()
 
 
 def student_row(**overrides) -> dict:
