@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from xueji.core.calendar import current_school_year
 from xueji.core.scope import Scope
@@ -171,30 +171,30 @@ class SchoolPaginator(Paginator):
 
 
 class SearchPaginator(Paginator):
-    """Pages of a search's matches (a few hundred at most): the page and the count come
-    from one query, COUNT(*) OVER () beside the rows. The database reads every match
-    before it sorts (it must, to count them), so it starts from the search index; asked
-    for a LIMIT alone, PostgreSQL walked the schools in code order against every match
-    (410,000 comparisons for 466 names)."""
+    """Pages of a search's matches (a few hundred, a few thousand at most): their sort
+    keys are read in one query and sorted here, which gives the count and the page's ids;
+    the page's 50 rows are then read by id. Whenever the database was asked to sort (for a
+    LIMIT, or beside COUNT(*) OVER ()), PostgreSQL walked the schools in code order
+    against every match: 63 ms for 466 names, 343 ms for 3,138 (3.6 million comparisons)."""
 
-    def get_page(self, number) -> Page:
-        try:
-            wanted = int(number or 1)
-        except (TypeError, ValueError):
-            wanted = 0
-        if wanted < 1:  # not a page number: Django's own answer (the first page)
-            return super().get_page(number)
-        bottom = (wanted - 1) * self.per_page
+    @cached_property
+    def _keys(self) -> list[tuple[str, str, int]]:
         records: QuerySet[StudentRecord] = self.object_list  # type: ignore[assignment]
-        # The sort carries the ids alone; the page's 50 rows are read by id afterwards.
-        keys = records.annotate(matches=Window(Count("pk"))).values_list("pk", "matches")
-        chosen = list(keys[bottom : bottom + self.per_page])
-        if not chosen:  # past the end, or nothing found: Django's own answer
-            return super().get_page(number)
-        self.__dict__["count"] = chosen[0][1]
-        page_rows = records.model.objects.filter(pk__in=[pk for pk, _n in chosen])
-        found = {row.pk: row for row in _for_the_list(page_rows)}
-        return Page([found[pk] for pk, _matches in chosen], wanted, self)
+        rows = records.order_by().values_list("school__school_code", "student__pinyin_key", "pk")
+        # The order of filtered_records: school code, pinyin, id.
+        return sorted((code or "", pinyin, pk) for code, pinyin, pk in rows)
+
+    @cached_property
+    def count(self) -> int:
+        return len(self._keys)
+
+    def page(self, number) -> Page:
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        wanted = [pk for _code, _pinyin, pk in self._keys[bottom : bottom + self.per_page]]
+        records: QuerySet[StudentRecord] = self.object_list  # type: ignore[assignment]
+        found = {row.pk: row for row in _for_the_list(records.model.objects.filter(pk__in=wanted))}
+        return Page([found[pk] for pk in wanted], number, self)
 
 
 def list_page(scope: Scope, wanted: StudentFilter, number, per_page: int) -> Page:
