@@ -12,6 +12,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from xueji.core.calendar import current_school_year
+from xueji.core.models import SchoolYear
 from xueji.core.scope import Scope
 from xueji.orgs.models import Unit
 from xueji.students.models import OPEN_STATUSES, Placement, Status, StudentRecord
@@ -57,8 +58,15 @@ class StudentFilter:
         )
 
 
-def filtered_records(scope: Scope, wanted: StudentFilter) -> QuerySet[StudentRecord]:
-    """The records of the scope that match, ordered as the list shows them."""
+def this_year(scope: Scope) -> SchoolYear | None:
+    return current_school_year(scope.unit.county) if scope.unit else None
+
+
+def filtered_records(
+    scope: Scope, wanted: StudentFilter, *, year: SchoolYear | None = None
+) -> QuerySet[StudentRecord]:
+    """The records of the scope that match, ordered as the list shows them. `year` is the
+    county's current school year, when the caller has it already."""
     records = _searched(scope, wanted.q)
     if wanted.status == "open":
         records = records.filter(status__in=OPEN_STATUSES)
@@ -67,8 +75,7 @@ def filtered_records(scope: Scope, wanted: StudentFilter) -> QuerySet[StudentRec
     if wanted.school is not None:
         records = records.filter(school_id=wanted.school)
     if wanted.grade is not None or wanted.class_name:
-        year = current_school_year(scope.unit.county) if scope.unit else None
-        placed: dict[str, object] = {"school_year": year}
+        placed: dict[str, object] = {"school_year": year or this_year(scope)}
         if wanted.grade is not None:
             placed["grade"] = wanted.grade
         if wanted.class_name:
@@ -197,17 +204,22 @@ class SearchPaginator(Paginator):
         return Page([found[pk] for pk in wanted], number, self)
 
 
-def list_page(scope: Scope, wanted: StudentFilter, number, per_page: int) -> Page:
+def list_page(
+    scope: Scope, wanted: StudentFilter, number, per_page: int, *, year: SchoolYear | None = None
+) -> Page:
     """The page of the student list (the list page and the benchmark ask here): a
     search's few matches in one query, a list's many school by school."""
-    records = _for_the_list(filtered_records(scope, wanted))
+    year = year or this_year(scope)
+    records = _for_the_list(filtered_records(scope, wanted, year=year))
     if wanted.q:
         return SearchPaginator(records, per_page).get_page(number)
-    counts = placement_counts(scope, wanted)
+    counts = placement_counts(scope, wanted, year=year)
     return SchoolPaginator(records, per_page, counts=counts).get_page(number)
 
 
-def placement_counts(scope: Scope, wanted: StudentFilter) -> QuerySet | None:
+def placement_counts(
+    scope: Scope, wanted: StudentFilter, *, year: SchoolYear | None = None
+) -> QuerySet | None:
     """For a grade (or class) of this year's open records across the scope's schools: the
     (school, rows) of filtered_records from one range of the placements' index, which
     carries each record's school and openness (models.Placement). None for any other
@@ -218,7 +230,7 @@ def placement_counts(scope: Scope, wanted: StudentFilter) -> QuerySet | None:
     if not scope.may("students.view") or scope.unit is None:
         return None
     placed: dict[str, object] = {
-        "school_year": current_school_year(scope.unit.county),
+        "school_year": year or this_year(scope),
         "grade": wanted.grade,
         "record_open": True,
         "school__in": scope.schools(),

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -89,6 +90,12 @@ def _held(student_ids) -> set[int]:
 # --- The list (B1) ---------------------------------------------------------------------------
 
 
+def _grade_of(placement, text: str) -> str:
+    if placement is None:
+        return ""
+    return text % {"grade": placement.grade, "class_name": placement.class_name}
+
+
 @login_required
 def student_list(request):
     scope = scope_for(request.user)
@@ -96,8 +103,8 @@ def student_list(request):
     schools = list(scope.schools().order_by(*SCHOOL_ORDER))
     form = StudentFilterForm(request.GET or None, schools=schools)
     wanted = StudentFilter.from_params(request.GET)
-    page = list_page(scope, wanted, request.GET.get("page"), PAGE_SIZE)
     year = calendar.current_school_year(scope.county()) if scope.county() else None
+    page = list_page(scope, wanted, request.GET.get("page"), PAGE_SIZE, year=year)
     placements = {
         placement.record_id: placement
         for placement in Placement.objects.filter(
@@ -105,12 +112,18 @@ def student_list(request):
         ).order_by()
     }
     held = _held([record.student_id for record in page])
-    # One mapping for the page: get_status_display rebuilds it for every row.
+    # One mapping for the page: get_status_display rebuilds it for every row. The link and
+    # the grade are written here once per row, not by a template tag each (50 reverse()
+    # and blocktranslate calls were a fifth of the page's time).
     status_names = dict(Status.choices)
+    detail = reverse("student_detail", args=[0]).removesuffix("0/")
+    grade_text = _("Grade %(grade)s, class %(class_name)s")
     rows = [
         {
             "record": record,
+            "url": f"{detail}{record.student_id}/",
             "placement": placements.get(record.pk),
+            "grade": _grade_of(placements.get(record.pk), grade_text),
             "held": record.student_id in held,
             "masked_id": rules.mask_id_number(record.student.id_number),
             "sex": codes.name_of("sex", record.student.sex),
