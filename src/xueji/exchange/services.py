@@ -1,9 +1,11 @@
 """Student import and roster export (issue 3, B2).
 
-An import reads the whole file and validates every row first (students/validation.py,
-the same checks as the form and the API); only then does it write, through
-students/bulk.py, in one transaction: all rows or none, unless the registrar asked for
-the valid rows only. What was wrong comes back as the uploaded rows with an error column.
+An import streams the file through in rounds: each round of rows is validated
+(students/validation.py, the same checks as the form and the API), checked by the
+registry and written (students/bulk.py), all inside one transaction, so a file of
+100,000 rows is never held in memory whole. All rows or none (one refused row anywhere
+rolls the transaction back), unless the registrar asked for the valid rows only. What
+was wrong comes back as the uploaded rows with an error column.
 
 An export reads exactly the rows of the student list (students/queries.py), masks ID
 numbers and addresses unless full data was asked for and allowed, and writes one audit
@@ -20,7 +22,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,11 +36,13 @@ from xueji.core.scope import Scope, scope_for
 from xueji.exchange import excel
 from xueji.orgs.models import Unit
 from xueji.students import codes, form_items
+from xueji.students.bulk import RepeatedInFile
 from xueji.students.form_items import SHEET_ITEMS, Item
 from xueji.students.models import FamilyMember, Placement, StudentRecord
 from xueji.students.queries import StudentFilter, filtered_records
 from xueji.students.rules import mask_address, mask_id_number
-from xueji.students.validation import validate_student
+from xueji.students.services import registered_meanwhile
+from xueji.students.validation import StudentValidator
 
 Progress = Callable[[int, int], None]
 # How often (in rows) a running import reports its progress.
@@ -152,39 +156,25 @@ def import_students(
     valid_only: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Validate every row of the upload, then register the students (all or none, or the
+    """Validate every row of the upload and register the students (all or none, or the
     valid ones with `valid_only`). A dry run goes as far as the registration and rolls it
-    back, so it also finds the rows the registry itself would refuse (a second record)."""
+    back, so it also finds the rows the registry itself would refuse (a second record).
+
+    The file streams through in rounds of students/bulk.py's CHUNK rows: each round is
+    validated, checked and written inside the one transaction, so no list of 100,000
+    rows is ever held. Refused rows roll the whole transaction back (unless `valid_only`).
+    """
     _require_import(actor, school)
     progress = progress or _no_progress
     sheet = excel.read_sheet(file_bytes)
-    # Validation is most of the work; the last fifth of the bar is the writing.
-    total = sheet.total + max(1, sheet.total // 4)
-    progress(0, total)
-    today = calendar.today()
-    report = ImportReport(dry_run=dry_run)
-    problems: dict[int, _RowProblems] = {}
-    clean_rows: list[dict[str, Any]] = []
-    clean_numbers: list[int] = []
-    for count, (number, cells) in enumerate(sheet.rows(), start=1):
-        checked = validate_student(sheet.raw_row(cells), today=today)
-        if checked.errors or checked.warnings:
-            found = problems.setdefault(number, _RowProblems())
-            found.errors += [(p.key, p.message) for p in checked.errors]
-            found.warnings += [(p.key, p.message) for p in checked.warnings]
-        if checked.ok:
-            clean_rows.append(checked.values)
-            clean_numbers.append(number)
-        if count % PROGRESS_EVERY == 0:
-            progress(count, total)
-        report.read = count
-    progress(sheet.total, total)
-
-    invalid = any(found.errors for found in problems.values())
-    if clean_rows and (valid_only or not invalid):
-        _register(
-            report, problems, clean_rows, clean_numbers, actor, school, school_year, valid_only
-        )
+    run = _ImportRun(sheet, actor, school, school_year, dry_run, valid_only, progress)
+    try:
+        report, problems = run.go()
+    except RepeatedInFile as repeated:
+        # Rare: with valid_only, a late row repeats a key of a row already written. Start
+        # again knowing the repeated keys, so that no row holding them is written.
+        run = _ImportRun(sheet, actor, school, school_year, dry_run, valid_only, progress)
+        report, problems = run.go(repeated)
 
     for number in sorted(problems):
         found = problems[number]
@@ -199,60 +189,113 @@ def import_students(
         # Nothing written (all-or-nothing, or a dry run): the workbook carries every row,
         # so the registrar corrects the marked cells and uploads the whole file again.
         report.error_workbook = _error_workbook(sheet, problems, every_row=not report.imported)
-    progress(total, total)
+    progress(run.total, run.total)
     return report
 
 
-def _register(
-    report: ImportReport,
-    problems: dict[int, _RowProblems],
-    rows: list[dict[str, Any]],
-    numbers: list[int],
-    actor,
-    school: Unit,
-    school_year: SchoolYear,
-    valid_only: bool,
-) -> None:
-    from xueji.students.bulk import register_many
+class _ImportRun:
+    """One pass over the file: validate a round of rows, hand the clean ones to the
+    registration, and so on to the end, inside one transaction."""
 
-    def run():
-        return register_many(
-            rows,
-            actor=actor,
-            school=school,
-            school_year=school_year,
-            row_numbers=numbers,
-            skip_invalid=valid_only,
-        )
+    def __init__(self, sheet, actor, school, school_year, dry_run, valid_only, progress):
+        self.sheet = sheet
+        self.actor = actor
+        self.school = school
+        self.school_year = school_year
+        self.dry_run = dry_run
+        self.valid_only = valid_only
+        self.progress = progress
+        # Every row is read, validated and (in the same round) written: one unit of work.
+        self.total = sheet.total + 1
 
-    if report.dry_run:
+    def go(self, repeated: RepeatedInFile | None = None) -> tuple[ImportReport, dict]:
+        from xueji.students.bulk import CHUNK, BulkRegistration
+
+        report = ImportReport(dry_run=self.dry_run)
+        problems: dict[int, _RowProblems] = {}
+        self.progress(0, self.total)
+        validator = StudentValidator(today=calendar.today())
+        # Without valid_only, the first invalid row means nothing will be written: the
+        # rest is only validated, as the registry's checks would not be reported anyway.
+        registering = True
+        batch: BulkRegistration | None = None
+        rows: list[dict[str, Any]] = []
+        numbers: list[int] = []
+
+        def register(rows: list[dict[str, Any]], numbers: list[int]) -> None:
+            nonlocal batch
+            if batch is None:
+                # Made at the first clean round: the school's own checks (open, editable)
+                # refuse the batch as a whole, as register_many does.
+                batch = BulkRegistration(
+                    actor=self.actor,
+                    school=self.school,
+                    school_year=self.school_year,
+                    skip_invalid=self.valid_only,
+                    repeated_ids=repeated.ids if repeated else None,
+                    repeated_numbers=repeated.numbers if repeated else None,
+                )
+            batch.add(rows, numbers)
+
         try:
             with transaction.atomic():
-                result = run()
-                raise _DryRunRollback
+                for count, (number, cells) in enumerate(self.sheet.rows(), start=1):
+                    checked = validator.validate(self.sheet.raw_row(cells))
+                    if checked.errors or checked.warnings:
+                        found = problems.setdefault(number, _RowProblems())
+                        found.errors += [(p.key, p.message) for p in checked.errors]
+                        found.warnings += [(p.key, p.message) for p in checked.warnings]
+                    if checked.errors and not self.valid_only:
+                        registering = False
+                        rows, numbers = [], []
+                    elif checked.ok and registering:
+                        rows.append(checked.values)
+                        numbers.append(number)
+                        if len(rows) >= CHUNK:
+                            register(rows, numbers)
+                            rows, numbers = [], []
+                    if count % PROGRESS_EVERY == 0:
+                        self.progress(count, self.total)
+                    report.read = count
+                if registering and rows:
+                    register(rows, numbers)
+                result = batch.finish() if registering and batch is not None else None
+                if result is not None:
+                    self._merge(report, problems, result)
+                if self.dry_run or result is None or (not self.valid_only and not result.ok):
+                    raise _DryRunRollback
         except _DryRunRollback:
             pass
-        report.would_import = result.created
-    else:
-        result = run()
-        report.imported = result.created
-        report.students = list(result.students)
-    for refusal in result.refused:
-        found = problems.setdefault(refusal.row_number, _RowProblems())
-        found.errors.append((refusal.field, refusal.message))
-    report.held = len({number for number, _existing in result.held})
-    for number, existing in result.held:
-        found = problems.setdefault(number, _RowProblems())
-        found.warnings.append(
-            (
-                "name",
-                _(
-                    "held for the bureau's decision: this may be the student #%(id)s "
-                    "already registered."
+        except IntegrityError as error:
+            # A parallel registration of a person in this file won the race: the
+            # constraints held, and nothing of this file was written.
+            raise registered_meanwhile() from error
+        if report.dry_run:
+            report.imported, report.students = 0, []
+        return report, problems
+
+    def _merge(self, report: ImportReport, problems: dict[int, _RowProblems], result) -> None:
+        if report.dry_run:
+            report.would_import = result.created
+        else:
+            report.imported = result.created
+            report.students = list(result.students)
+        for refusal in result.refused:
+            found = problems.setdefault(refusal.row_number, _RowProblems())
+            found.errors.append((refusal.field, refusal.message))
+        report.held = len({number for number, _existing in result.held})
+        for number, existing in result.held:
+            found = problems.setdefault(number, _RowProblems())
+            found.warnings.append(
+                (
+                    "name",
+                    _(
+                        "held for the bureau's decision: this may be the student #%(id)s "
+                        "already registered."
+                    )
+                    % {"id": existing},
                 )
-                % {"id": existing},
             )
-        )
 
 
 def _error_workbook(

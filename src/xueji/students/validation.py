@@ -166,6 +166,8 @@ def name_problem(value: str) -> str | None:
 # Reading cells
 
 _FULL_WIDTH_ASCII: dict[int, int | str] = {0xFF01 + n: 0x21 + n for n in range(94)}
+# Unicode's control characters (category Cc): C0, DEL and C1.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _FULL_WIDTH_ASCII[0x3000] = " "
 
 
@@ -189,7 +191,8 @@ def _text(raw: object) -> str:
     if isinstance(raw, date):
         return raw.isoformat()
     text = str(raw)
-    text = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text)
+    if _CONTROL.search(text):
+        text = _CONTROL.sub(" ", text)
     return text.strip()
 
 
@@ -312,7 +315,14 @@ def _clean_text(item: Item, raw: object, warnings: list[str]) -> object:
     return value
 
 
+# A name of 2 to 30 characters of the basic CJK block: nothing to normalise or refuse.
+_PLAIN_CHINESE_NAME = re.compile("[\u4e00-\u9fff]{2,30}")
+
+
 def _clean_name(item: Item, raw: object, warnings: list[str]) -> object:
+    if isinstance(raw, str) and _PLAIN_CHINESE_NAME.fullmatch(raw):
+        _check_length(item, raw)
+        return raw
     value = normalise_name(_text(raw))
     problem = name_problem(value)
     if problem:
@@ -535,11 +545,17 @@ def clean_item(item: Item, raw: object) -> tuple[object, str | None, list[str]]:
 # The whole student
 
 
+Cleaner = Callable[[Item, object], tuple[object, str | None, list[str]]]
+
+
 class _Collector:
-    def __init__(self, raw: Mapping[str, object], today: date, partial: bool):
+    def __init__(
+        self, raw: Mapping[str, object], today: date, partial: bool, clean: Cleaner = clean_item
+    ):
         self.raw = raw
         self.today = today
         self.partial = partial
+        self.clean = clean
         self.result = Validated()
         self.bad: set[str] = set()  # keys whose value could not be used
 
@@ -564,9 +580,100 @@ def validate_student(raw: Mapping[str, object], *, today: date, partial: bool = 
     With partial=True only the keys present are checked (an edit), and the rules between
     items run where all their items are present.
     """
-    check = _Collector(raw, today, partial)
+    return _validate(_Collector(raw, today, partial))
+
+
+# Kinds whose values repeat from row to row in a file (codes, yes/no, grades, dates ...):
+# a StudentValidator cleans each distinct value once.
+_REPEATING_KINDS = {
+    form_items.CODE,
+    form_items.YES_NO,
+    form_items.GRADE,
+    form_items.DIVISION,
+    form_items.DATE,
+    form_items.YEAR_MONTH,
+    form_items.DECIMAL,
+    form_items.POSTAL,
+}
+# Distinct values remembered; past it the memory starts again (bounded for any file).
+MEMO_LIMIT = 50_000
+_MISSING = object()
+_NO_WARNINGS: list[str] = []  # shared, never added to
+# Cell values that can be remembered (hashable, and compared by value).
+_PLAIN = (str, int, float, date)
+
+
+class StudentValidator:
+    """validate_student for the many rows of one import: the same rules and messages,
+    but a value that repeats (汉族, 是, 3, a birth date) is cleaned once. Each import makes
+    its own, so the messages remembered are in the language of that request."""
+
+    def __init__(self, *, today: date, partial: bool = False):
+        self.today = today
+        self.partial = partial
+        self._memo: dict[tuple[str, type, object], tuple[object, str | None, list[str]]] = {}
+
+    def validate(self, raw: Mapping[str, object]) -> Validated:
+        check = _Collector(raw, self.today, self.partial, self._clean)
+        if self.partial:
+            return _validate(check)
+        return _validate(check, self._check_items)
+
+    def _check_items(self, check: _Collector) -> None:
+        """_check_items for a whole row, with the common cases inline: an empty cell,
+        and a value met before in a repeating item."""
+        raw, values, memo, problems = check.raw, check.result.values, self._memo, []
+        for item, key, repeating, plain_text in _ROW_PLAN:
+            cell = raw.get(key)
+            if cell is None or cell == "":
+                values[key] = ""
+                if item.required:
+                    problems.append((key, _("this item is required.")))
+                continue
+            value: object
+            reason: str | None
+            warnings: list[str]
+            if plain_text and type(cell) is str:
+                value, reason, warnings = _clean_plain_text(item, cell), None, _NO_WARNINGS
+                if value is None:
+                    value, reason, warnings = clean_item(item, cell)
+            elif repeating and isinstance(cell, _PLAIN):
+                memo_key = (key, type(cell), cell)
+                found = memo.get(memo_key, _MISSING)
+                if found is _MISSING:
+                    if len(memo) >= MEMO_LIMIT:
+                        memo.clear()
+                    found = memo[memo_key] = clean_item(item, cell)
+                value, reason, warnings = found  # type: ignore[assignment,misc]
+            else:
+                value, reason, warnings = clean_item(item, cell)
+            values[key] = value
+            if reason is not None:
+                problems.append((key, reason))
+            elif value == "" and item.required:
+                problems.append((key, _("this item is required.")))
+            for warning in warnings:
+                check.warn(key, warning)
+        for key, reason in problems:
+            check.error(key, reason)
+
+    def _clean(self, item: Item, raw: object) -> tuple[object, str | None, list[str]]:
+        if item.kind not in _REPEATING_KINDS or not isinstance(raw, _PLAIN):
+            return clean_item(item, raw)
+        key = (item.key, type(raw), raw)
+        found = self._memo.get(key, _MISSING)
+        if found is _MISSING:
+            if len(self._memo) >= MEMO_LIMIT:
+                self._memo.clear()
+            found = self._memo[key] = clean_item(item, raw)
+        return found  # type: ignore[return-value]
+
+
+def _validate(
+    check: _Collector, check_items: Callable[[_Collector], None] | None = None
+) -> Validated:
     try:
-        _check_items(check)
+        (check_items or _check_items)(check)
         _check_documents(check)
         _check_family(check)
         _check_dates(check)
@@ -576,17 +683,34 @@ def validate_student(raw: Mapping[str, object], *, today: date, partial: bool = 
     return check.result
 
 
+# The photo travels as a file, checked by students/photos.py.
+_CELL_ITEMS = [item for item in ITEMS if item.kind != form_items.PHOTO]
+_ROW_PLAN = [
+    (item, item.key, item.kind in _REPEATING_KINDS, item.kind == form_items.TEXT)
+    for item in _CELL_ITEMS
+]
+
+
+def _clean_plain_text(item: Item, cell: str) -> str | None:
+    """_clean_text of a str cell, without the calls around it; None when the cell
+    needs the full path (a control character, too long)."""
+    if _CONTROL.search(cell):
+        return None
+    value = cell.strip()
+    if item.max_length and len(value) > item.max_length:
+        return None
+    return value
+
+
 def _check_items(check: _Collector) -> None:
-    for item in ITEMS:
-        if item.kind == form_items.PHOTO:
-            continue
+    for item in _CELL_ITEMS:
         if item.key not in check.raw:
             if check.partial:
                 continue
             raw: object = None
         else:
             raw = check.raw[item.key]
-        value, reason, warnings = clean_item(item, raw)
+        value, reason, warnings = check.clean(item, raw)
         check.result.values[item.key] = value
         if reason is not None:
             check.error(item.key, reason)
