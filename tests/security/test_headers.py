@@ -121,7 +121,7 @@ def settings_in_a_fresh_process(tmp_path, **environment) -> dict:
         "SECURE_REDIRECT_EXEMPT",
         "SESSION_COOKIE_HTTPONLY",
         "SESSION_COOKIE_AGE",
-        "SESSION_SAVE_EVERY_REQUEST",
+        "MIDDLEWARE",
     ]
     script = (
         "import json, django; django.setup(); from django.conf import settings as s; "
@@ -137,7 +137,8 @@ def test_a_deployment_without_settings_has_no_debug_pages_and_plain_cookies(tmp_
     found = settings_in_a_fresh_process(tmp_path)
     assert found["DEBUG"] is False
     assert found["SESSION_COOKIE_HTTPONLY"] is True
-    assert found["SESSION_COOKIE_AGE"] == 1800 and found["SESSION_SAVE_EVERY_REQUEST"] is True
+    assert found["SESSION_COOKIE_AGE"] == 1800
+    assert "xueji.core.middleware.IdleSessionMiddleware" in found["MIDDLEWARE"]
     assert found["SECURE_HSTS_SECONDS"] == 0 and found["SESSION_COOKIE_SECURE"] is False
 
 
