@@ -106,12 +106,13 @@ def trigger_failing_at_row(table: str, k: int) -> Iterator[None]:
 
 @contextmanager
 def statement_failing_at(table: str, k: int) -> Iterator[None]:
-    """Django's execute_wrapper fails the k-th INSERT statement into `table`."""
+    """Django's execute_wrapper fails the k-th statement writing into `table`: an INSERT,
+    or the COPY the import's fast path sends on PostgreSQL."""
     seen = 0
 
     def wrapper(execute, sql, params, many, context):
         nonlocal seen
-        if sql.lstrip().upper().startswith("INSERT") and f'"{table}"' in sql:
+        if sql.lstrip().upper().startswith(("INSERT", "COPY")) and f'"{table}"' in sql:
             seen += 1
             if seen >= k:
                 raise OperationalError("injected failure: the disk is full")

@@ -113,9 +113,21 @@ class RawTable:
         table = connection.ops.quote_name(self.sql_table)
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                    for row in prepared:
-                        copy.write_row(row)
+                raw = cursor.cursor
+
+                def copy_rows(sql, params, many, context):
+                    # As Django's own statements: its errors (a trigger's, a lost
+                    # connection) become Django's DatabaseError for the callers.
+                    with connection.wrap_database_errors:
+                        with raw.copy(sql) as copy:
+                            for row in prepared:
+                                copy.write_row(row)
+
+                # Through the connection's execute wrappers, as every statement Django sends
+                # (query logging, instrumentation, the failure-injection tests see it).
+                cursor._execute_with_wrappers(  # type: ignore[attr-defined]
+                    f"COPY {table} ({columns}) FROM STDIN", None, False, copy_rows
+                )
             else:
                 marks = ", ".join(["%s"] * len(self.columns))
                 cursor.executemany(
