@@ -198,25 +198,8 @@ def record_many_events(events: list[BatchEvent], *, actor, unit=None) -> int:
                 "prev_hash": prev,
             }
             digest = hashlib.sha256(dumps(payload).encode("utf-8")).hexdigest()
-            rows.append(
-                table.row(
-                    {
-                        "id": pk,
-                        "seq": seq,
-                        "occurred_at": now,
-                        "actor_id": actor_id,
-                        "actor_label": label,
-                        "unit_id": unit_id,
-                        "action": event.action,
-                        "target_type": event.target_type,
-                        "target_id": event.target_id,
-                        "target_label": event.target_label,
-                        "data": event.data,
-                        "prev_hash": prev,
-                        "hash": digest,
-                    }
-                )
-            )
+            # The row is what was hashed, with its id, its time as a datetime and the hash.
+            rows.append(table.row({**payload, "id": pk, "occurred_at": now, "hash": digest}))
             prev = digest
             if len(rows) >= BATCH_EVENTS:
                 table.insert(rows)
