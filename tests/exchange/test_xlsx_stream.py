@@ -166,3 +166,42 @@ def test_a_sheet_damaged_half_way_is_refused_with_a_message_not_a_crash():
             read.append(row)
     assert len(read) == 3
     assert refused.value.field == "file"
+
+
+# --- The limits of rows and columns, as the stream reader keeps them (issue 8, issue 9) ---
+# The whole-sheet search of references (xlsx_guard) costs a second per 20,000 rows; the
+# reader's survey takes its place for sheets written as Excel writes them.
+
+HEADER = '<row r="1"><c r="A1" t="inlineStr"><is><t>姓名</t></is></c></row>'
+
+
+def test_a_sheet_as_excel_writes_it_is_surveyed_without_the_whole_search():
+    data = excel_like_workbook(rows=HEADER + '<row r="2"><c r="A2"><v>1</v></c></row>')
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    assert excel._survey(archive, "xl/worksheets/sheet1.xml", 100) == (2, True)
+
+
+def test_references_in_other_forms_send_the_sheet_to_the_whole_search():
+    data = excel_like_workbook(rows=HEADER + "<row r = '2'><c r = 'A2'><v>1</v></c></row>")
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    assert excel._survey(archive, "xl/worksheets/sheet1.xml", 100)[1] is False
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        '<row r="101"><c r="A101"><v>1</v></c></row>',  # a row beyond the limit
+        '<row r="2"><c r="EA2"><v>1</v></c></row>',  # a column beyond DZ
+        "<row r = '300'><c r = 'A300'><v>1</v></c></row>",  # spaced and single-quoted
+        # a formula sends the row to the slow reading; the cell after it names column XFD
+        '<row r="2"><c r="A2" t="str"><f>1</f><v>1</v></c><c\tr="XFD2"><v>1</v></c></row>',
+    ],
+)
+def test_a_cell_beyond_the_limits_is_refused_in_whatever_form_it_is_written(row):
+    data = excel_like_workbook(rows=HEADER + row)
+    with pytest.raises(RuleViolation) as refused:
+        sheet = excel.read_sheet(data, max_rows=90)
+        list(sheet.rows())
+    # The refusal of the limits (in whichever language is active), naming both.
+    assert "100" in refused.value.message and "DZ" in refused.value.message
+    assert refused.value.field == "file"

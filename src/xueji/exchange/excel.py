@@ -31,7 +31,12 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from xueji.core.errors import RuleViolation
-from xueji.exchange.xlsx_guard import MAX_COLUMN, check_xlsx_archive
+from xueji.exchange.xlsx_guard import (
+    CELL_BEYOND_COLUMNS,
+    MAX_COLUMN,
+    beyond_limits,
+    check_xlsx_archive,
+)
 from xueji.students import codes, form_items
 from xueji.students.form_items import SHEET_ITEMS, Item
 
@@ -399,13 +404,17 @@ def read_sheet(data: bytes, *, max_rows: int = MAX_ROWS) -> Sheet:
     if kind == CSV:
         grid = _csv_grid(decode_text(data) or "")
         return _sheet_from(lambda: iter(grid), len(grid), max_rows)
+    last_row = max_rows + HEADER_SEARCH_ROWS
     if kind == XLSX:
-        # Unpacked and searched before any reader sees it: a zip bomb or a sheet with a
-        # cell in XFD1048576 would otherwise exhaust the memory (xlsx_guard.py).
-        check_xlsx_archive(data, max_row=max_rows + HEADER_SEARCH_ROWS)
+        # Unpacked before any reader sees it: a zip bomb would otherwise exhaust the
+        # memory (xlsx_guard.py). The sheet's references are searched by the stream's own
+        # survey, or below before calamine or openpyxl sizes its grid by them.
+        check_xlsx_archive(data, max_row=last_row, references=False)
     # An .xlsx streams row by row (bounded memory, whatever its size); calamine reads
     # what the stream does not know (.xls, unusual parts), openpyxl what calamine cannot.
-    opener = _stream_opener(data) if kind == XLSX else None
+    opener = _stream_opener(data, last_row) if kind == XLSX else None
+    if opener is None and kind == XLSX:
+        check_xlsx_archive(data, max_row=last_row)
     if opener is None:
         opener = _calamine_opener(data, kind)
     if opener is None:
@@ -473,6 +482,7 @@ _VALUE = re.compile(rb"<v>([^<]*)</v>")
 _TEXT = re.compile(rb"<t(?:\s[^>]*)?>([^<]*)</t>")
 _PHONETIC = re.compile(rb"<rPh\b.*?</rPh>", re.S)
 _ROW_NUMBER = re.compile(rb'<row\b[^>]*?\br="(\d+)"')
+_EXCEL_ROW_NUMBER = re.compile(rb'<row r="(\d+)"')
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _BUILTIN_DATE_FORMATS = {*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)}
 _BUILTIN_DATE_FORMATS |= set(range(71, 82))
@@ -514,6 +524,7 @@ class _Book:
     epoch: datetime
     height: int
     width: int
+    max_row: int  # the last row a sheet may use (for the refusal of one beyond it)
 
 
 def _parsed(archive: zipfile.ZipFile, name: str) -> ElementTree.Element:
@@ -591,13 +602,14 @@ def _slices(stream: IO[bytes], end: bytes) -> Iterator[bytes]:
         yield pending
 
 
-def _stream_opener(data: bytes) -> tuple[RowSource, int] | None:
+def _stream_opener(data: bytes, max_row: int = MAX_ROWS + HEADER_SEARCH_ROWS) -> tuple[RowSource, int] | None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         part, date1904 = _sheet_part(archive)
         # The height is that of the last row the sheet holds, never its <dimension>: a
         # sheet may claim A1:XFD1048576 and hold three rows (tests/security).
-        height, width = _last_row(archive, part), 0
+        height, as_excel_writes = _survey(archive, part, max_row)
+        width = 0
         book = _Book(
             sheet_part=part,
             shared=_shared_strings(archive),
@@ -605,9 +617,16 @@ def _stream_opener(data: bytes) -> tuple[RowSource, int] | None:
             epoch=datetime(1904, 1, 1) if date1904 else datetime(1899, 12, 30),
             height=height,
             width=width,
+            max_row=max_row,
         )
+    except RuleViolation:
+        raise
     except Exception:  # not what this reader knows: calamine tries
         return None
+    if not as_excel_writes:
+        # References in other forms (r = '300000', a cell without r first): searched
+        # whole, as for calamine, before a row is read.
+        check_xlsx_archive(data, max_row=max_row)
 
     def rows() -> Iterator[Sequence[Any]]:
         try:
@@ -620,15 +639,25 @@ def _stream_opener(data: bytes) -> tuple[RowSource, int] | None:
     return rows, book.height
 
 
-def _last_row(archive: zipfile.ZipFile, part: str) -> int:
-    last = 0
+def _survey(archive: zipfile.ZipFile, part: str, max_row: int) -> tuple[int, bool]:
+    """(The highest row number, whether every row and cell reference is written as Excel
+    writes it). A row or cell in the Excel form beyond the limits is refused here, before
+    a row is read; a sheet with references in other forms is searched whole by the
+    caller (xlsx_guard). A tenth of the time of that search: the row numbers and the
+    cells beyond the last column are found by patterns with a literal start."""
+    last, as_excel_writes = 0, True
     with archive.open(part) as stream:
         for piece in _slices(stream, b"</row>"):
-            start = piece.rfind(b"<row")
-            found = _ROW_NUMBER.match(piece, start) if start >= 0 else None
-            if found is not None:
-                last = int(found.group(1))
-    return last
+            numbers = _EXCEL_ROW_NUMBER.findall(piece)
+            if len(numbers) != piece.count(b"<row") or piece.count(b"<c ") != piece.count(
+                b'<c r="'
+            ):
+                as_excel_writes = False
+            if numbers:
+                last = max(last, max(map(int, numbers)))
+            if last > max_row or CELL_BEYOND_COLUMNS.search(piece):
+                raise beyond_limits(max_row)
+    return last, as_excel_writes
 
 
 def _unreadable_workbook() -> RuleViolation:
@@ -689,6 +718,8 @@ def _row_cells(row_xml: bytes, book: _Book, memo: dict[bytes, Any]) -> list[Any]
         column = memo.get(letters)
         if column is None:
             column = memo[letters] = _column_number(letters)
+            if column >= MAX_COLUMNS:
+                raise beyond_limits(book.max_row)
         while column >= len(cells):
             cells.append("")
         if text:  # only an inline string has <t>
@@ -720,6 +751,8 @@ def _row_cells_slowly(row_xml: bytes, book: _Book) -> list[Any]:
         pairs = dict(_ATTRIBUTE.findall(attrs))
         reference = pairs.get(b"r")
         column = _column_number(reference.rstrip(b"0123456789")) if reference else column + 1
+        if column >= MAX_COLUMNS:
+            raise beyond_limits(book.max_row)
         kind = pairs.get(b"t", b"n")
         if kind == b"inlineStr":
             text, value = inner, b""

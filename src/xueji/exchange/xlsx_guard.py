@@ -74,6 +74,23 @@ def _reference_beyond(max_row: int) -> re.Pattern[bytes]:
     return re.compile(pattern.encode())
 
 
+def beyond_limits(max_row: int) -> RuleViolation:
+    """The refusal of a sheet reaching beyond row `max_row` or column MAX_COLUMN."""
+    return RuleViolation(
+        _(
+            "File: the sheet has cells beyond row %(rows)d or column "
+            "%(column)s, more than a student list can hold. Delete the "
+            "cells far below or to the right of the list, or split the file."
+        )
+        % {"rows": max_row, "column": MAX_COLUMN},
+        field="file",
+    )
+
+
+# A cell written as Excel writes it (<c r="EA7") in a column beyond MAX_COLUMN.
+CELL_BEYOND_COLUMNS = re.compile(rf'<c r="(?:{_column_beyond(MAX_COLUMN)})\d'.encode())
+
+
 def _unreadable() -> RuleViolation:
     return RuleViolation(
         _("File: the workbook cannot be read; save it again in Excel as .xlsx and upload it."),
@@ -81,9 +98,13 @@ def _unreadable() -> RuleViolation:
     )
 
 
-def check_xlsx_archive(data: bytes, *, max_row: int) -> None:
+def check_xlsx_archive(data: bytes, *, max_row: int, references: bool = True) -> None:
     """Refuse an .xlsx that is damaged, not a real .xlsx, a zip bomb, or holds a sheet
-    reaching beyond row `max_row` or column MAX_COLUMN; return when it is safe to read."""
+    reaching beyond row `max_row` or column MAX_COLUMN; return when it is safe to read.
+
+    references=False leaves out the search of the sheets' references (a second a 20,000
+    rows): for the import's own streaming reader, which reads rows and columns as it goes
+    and refuses those beyond the limits itself (excel._survey), instead of calamine."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
@@ -92,7 +113,7 @@ def check_xlsx_archive(data: bytes, *, max_row: int) -> None:
     names = {member.filename for member in members}
     if "xl/workbook.xml" not in names or len(members) > MAX_PARTS:
         raise _unreadable()
-    beyond = _reference_beyond(max_row)
+    beyond = _reference_beyond(max_row) if references else None
     unpacked = 0
     with archive:
         for member in members:
@@ -106,7 +127,7 @@ def _check_part(
     archive: zipfile.ZipFile,
     member: zipfile.ZipInfo,
     is_sheet: bool,
-    beyond: re.Pattern[bytes],
+    beyond: re.Pattern[bytes] | None,
     unpacked: int,
     max_row: int,
 ) -> int:
@@ -129,16 +150,8 @@ def _check_part(
                         ),
                         field="file",
                     )
-                if is_sheet and beyond.search(tail + chunk):
-                    raise RuleViolation(
-                        _(
-                            "File: the sheet has cells beyond row %(rows)d or column "
-                            "%(column)s, more than a student list can hold. Delete the "
-                            "cells far below or to the right of the list, or split the file."
-                        )
-                        % {"rows": max_row, "column": MAX_COLUMN},
-                        field="file",
-                    )
+                if is_sheet and beyond is not None and beyond.search(tail + chunk):
+                    raise beyond_limits(max_row)
                 tail = chunk[-OVERLAP_BYTES:]
     except RuleViolation:
         raise

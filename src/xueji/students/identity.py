@@ -5,6 +5,7 @@ Every check returns its findings instead of raising, so a form, the API and an i
 100,000 rows report every problem of a number at once.
 """
 
+import operator
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -20,6 +21,8 @@ OTHER_DOCUMENT = "Z"
 FOREIGN_DOCUMENTS = frozenset("6789A")
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+# Σ(byte × weight) counts every ASCII digit 48 too high: taken off once.
+_ZERO_BYTES_SUM = 48 * sum(WEIGHTS)
 CHECK_CHARACTERS = "10X98765432"  # indexed by S mod 11
 
 # Full-width digits and letters, and the ideographic space, as an IME types them.
@@ -73,6 +76,11 @@ def normalise_id_number(raw: object) -> str:
 
 def check_character(first17: str) -> str:
     """The ISO 7064 MOD 11-2 check character of the first 17 digits."""
+    if len(first17) == 17 and first17.isascii() and first17.isdigit():
+        # The bytes of ASCII digits multiplied in C: four times quicker than int() per
+        # digit, and an import checks two or three numbers a row.
+        total = sum(map(operator.mul, first17.encode(), WEIGHTS)) - _ZERO_BYTES_SUM
+        return CHECK_CHARACTERS[total % 11]
     total = sum(int(digit) * weight for digit, weight in zip(first17, WEIGHTS, strict=True))
     return CHECK_CHARACTERS[total % 11]
 
@@ -140,6 +148,12 @@ def check_id_number(
 ) -> IdCheck:
     """Check a 居民身份证号 and, when given, its agreement with the birth date and sex."""
     today = today or date.today()
+    if type(raw) is str and len(raw) == 18 and raw.isascii() and _ID_SHAPE.match(raw):
+        # The usual cell, already clean: normalising it and asking whether Excel mangled
+        # it (an ending "000" with a wrong check character) in one step, not three.
+        if raw.endswith("000") and check_character(raw[:17]) != raw[17]:
+            return IdCheck(value=raw, errors=[excel_fix_message()])
+        return _check_resident_number(IdCheck(value=raw), raw, birth_date, sex, today)
     if looks_mangled_by_excel(raw):
         return IdCheck(value=normalise_id_number(raw), errors=[excel_fix_message()])
     if isinstance(raw, float | bool) or raw is None:
@@ -168,7 +182,13 @@ def check_id_number(
             _("an ID number has only digits, with X allowed as the last character.")
         )
         return result
+    return _check_resident_number(result, text, birth_date, sex, today)
 
+
+def _check_resident_number(
+    result: IdCheck, text: str, birth_date: object, sex: object, today: date
+) -> IdCheck:
+    """The rules of an 18-character number of the right shape."""
     if text[:2] not in PROVINCE_PREFIXES:
         result.errors.append(
             _("the first two digits %(province)s are not a province.") % {"province": text[:2]}

@@ -390,6 +390,8 @@ def _clean_id_number(item: Item, raw: object, warnings: list[str]) -> object:
 
 
 def _clean_phone(item: Item, raw: object, warnings: list[str]) -> object:
+    if type(raw) is str and len(raw) == 11 and raw.isascii() and _MOBILE.match(raw):
+        return raw  # the usual cell: a mobile number as typed, nothing to take away
     _refuse_excel_float(raw)
     text = _ascii_text(raw)
     compact = re.sub(r"[\s()]", "", text.replace("(", "").replace(")", "-", 1))
@@ -844,7 +846,7 @@ def _check_dates(check: _Collector) -> None:
                 )
         if check.has("entry_year_month") and check.value("entry_year_month") != "":
             entry = str(check.value("entry_year_month"))
-            if entry < born.strftime("%Y%m"):
+            if entry < f"{born.year:04d}{born.month:02d}":
                 check.error(
                     "entry_year_month",
                     _("the entry %(entry)s is before the birth date %(born)s.")
