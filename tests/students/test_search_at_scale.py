@@ -245,6 +245,29 @@ def test_a_search_pages_exactly_as_a_plain_paginator_in_one_query(cast, register
     assert (empty.paginator.count, list(empty)) == (0, [])
 
 
+def test_a_number_search_names_the_student_then_reads_the_rows_in_one_query(cast, moved):
+    """An ID number, national number or provincial number names a student or two: the
+    page is one query after the number's (no key query, no school year), with the same
+    rows, order and scope as the plain list (B1, B7)."""
+    from django.test.utils import CaptureQueriesContext
+
+    from xueji.students.queries import list_page
+
+    provincial = moved.records.get(status=Status.ENROLLED).provincial_number
+    for query in (moved.id_number, moved.national_number, provincial):
+        for user, status in ((cast.bureau_registrar, "all"), (cast.b1_registrar, "open")):
+            wanted = StudentFilter(q=query, status=status)
+            scope = scope_for(user)
+            expected = [r.pk for r in filtered_records(scope, wanted)]
+            with CaptureQueriesContext(connection) as captured:
+                page = list_page(scope, wanted, 1, 50)
+                rows = [r.pk for r in page]
+            assert rows == expected and page.paginator.count == len(expected)
+            assert len(captured) == 2, [q["sql"] for q in captured]
+    scope = scope_for(cast.c_registrar)
+    assert list(list_page(scope, StudentFilter(q=moved.id_number, status="all"), 1, 50)) == []
+
+
 @pytest.mark.parametrize("query", ["", "张"])
 def test_the_list_page_asks_as_many_queries_for_six_rows_as_for_three(
     cast, register, client_for, query

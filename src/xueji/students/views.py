@@ -103,7 +103,8 @@ def student_list(request):
     schools = list(scope.schools().order_by(*SCHOOL_ORDER))
     form = StudentFilterForm(request.GET or None, schools=schools)
     wanted = StudentFilter.from_params(request.GET)
-    year = calendar.current_school_year(scope.county()) if scope.county() else None
+    county = scope.county()
+    year = calendar.current_school_year(county, semesters=False) if county else None
     page = list_page(scope, wanted, request.GET.get("page"), PAGE_SIZE, year=year)
     placements = {
         placement.record_id: placement
