@@ -4,9 +4,11 @@ One function turns the filter parameters into a scoped queryset of records, so t
 page, the roster export and the API answer exactly the same rows.
 """
 
+import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
@@ -174,7 +176,7 @@ class SchoolPaginator(Paginator):
             else:
                 break
         rows_of_page = self._records.filter(school_id__in=spanned)
-        return Page(rows_of_page[bottom - before : top - before], number, self)
+        return Page(listed(rows_of_page[bottom - before : top - before]), number, self)
 
 
 class SearchPaginator(Paginator):
@@ -189,13 +191,13 @@ class SearchPaginator(Paginator):
         # An ID number or a number names a student or two: their rows are read at once,
         # in one query instead of their keys and then their page.
         self.exact = exact
-        self._rows: dict[int, StudentRecord] = {}
+        self._rows: dict[int, ListedRecord] = {}
 
     @cached_property
     def _keys(self) -> list[tuple[str, str, int]]:
         records: QuerySet[StudentRecord] = self.object_list  # type: ignore[assignment]
         if self.exact:
-            self._rows = {row.pk: row for row in records}
+            self._rows = {row.pk: row for row in listed(records)}
             return sorted(
                 (row.school.school_code or "", row.student.pinyin_key, row.pk)
                 for row in self._rows.values()
@@ -216,9 +218,7 @@ class SearchPaginator(Paginator):
             found = self._rows
         else:
             records: QuerySet[StudentRecord] = self.object_list  # type: ignore[assignment]
-            found = {
-                row.pk: row for row in _for_the_list(records.model.objects.filter(pk__in=wanted))
-            }
+            found = {row.pk: row for row in listed(records.model.objects.filter(pk__in=wanted))}
         return Page([found[pk] for pk in wanted], number, self)
 
 
@@ -227,7 +227,7 @@ def list_page(
 ) -> Page:
     """The page of the student list (the list page and the benchmark ask here): a
     search's few matches in one query, a list's many school by school."""
-    records = _for_the_list(filtered_records(scope, wanted, year=year))
+    records = filtered_records(scope, wanted, year=year)
     if wanted.q:
         return SearchPaginator(records, per_page, exact=is_exact(wanted.q)).get_page(number)
     year = year or this_year(scope)
@@ -284,9 +284,34 @@ def placement_drift() -> int:
 
 
 # What a row of the list shows (templates/students/_results.html, views.student_list) and
-# how it is ordered: a student has some 60 columns, and making 50 of them into objects for
-# each page cost more than finding them.
-LIST_FIELDS = (
+# how it is ordered. A page's rows are read as plain tuples: making 50 records, students
+# and schools into model objects (some 60 fields a student) cost more than finding them.
+class ListedStudent(NamedTuple):
+    name: str
+    sex: str
+    id_number: str
+    national_number: str
+    pinyin_key: str
+
+
+class ListedSchool(NamedTuple):
+    name: str
+    school_code: str
+
+
+class ListedRecord(NamedTuple):
+    pk: int
+    student_id: int
+    status: str
+    provincial_number: str
+    locked_at: datetime.datetime | None
+    student: ListedStudent
+    school: ListedSchool
+
+
+LIST_COLUMNS = (
+    "pk",
+    "student_id",
     "status",
     "provincial_number",
     "locked_at",
@@ -300,5 +325,30 @@ LIST_FIELDS = (
 )
 
 
-def _for_the_list(records: QuerySet[StudentRecord]) -> QuerySet[StudentRecord]:
-    return records.select_related("student", "school").only(*LIST_FIELDS)
+def listed(records: QuerySet[StudentRecord]) -> list[ListedRecord]:
+    """The rows of the list for these records, in the queryset's order."""
+    return [
+        ListedRecord(
+            pk,
+            student_id,
+            status,
+            provincial,
+            locked_at,
+            ListedStudent(name, sex, id_number, national, pinyin),
+            ListedSchool(school_name, school_code),
+        )
+        for (
+            pk,
+            student_id,
+            status,
+            provincial,
+            locked_at,
+            name,
+            sex,
+            id_number,
+            national,
+            pinyin,
+            school_name,
+            school_code,
+        ) in records.values_list(*LIST_COLUMNS)
+    ]
