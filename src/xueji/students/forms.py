@@ -14,6 +14,7 @@ from django import forms
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
+from xueji.core.forms import QuickSelect
 from xueji.students import codes, form_items
 from xueji.students.form_items import ITEMS, Item
 from xueji.students.models import Status
@@ -256,10 +257,11 @@ class StudentFilterForm(forms.Form):
             }
         ),
     )
-    school = forms.ChoiceField(label=_("School"), required=False)
+    school = forms.ChoiceField(label=_("School"), required=False, widget=QuickSelect)
     grade = forms.ChoiceField(
         label=_("Grade"),
         required=False,
+        widget=QuickSelect,
         choices=[("", _("All")), *[(str(g), str(g)) for g in range(1, 10)]],
     )
     class_name = forms.CharField(
@@ -268,16 +270,19 @@ class StudentFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
+        widget=QuickSelect,
         choices=[("open", _("Open records")), ("all", _("All records")), *Status.choices],
     )
     special = forms.ChoiceField(
         label=_("Special category"),
         required=False,
+        widget=QuickSelect,
         choices=[("", _("All")), *SPECIAL_LABELS.items()],
     )
 
-    def __init__(self, data, *, schools):
+    def __init__(self, data, *, schools: list[tuple[int, str]]):
+        """`schools`: (id, name) of the schools of the scope, in the order shown."""
         super().__init__(data)
-        self.fields["school"].choices = [("", _("All")), *[(s.pk, s.name) for s in schools]]
+        self.fields["school"].choices = [("", _("All")), *schools]
         if len(schools) <= 1:
             del self.fields["school"]

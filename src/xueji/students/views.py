@@ -90,27 +90,31 @@ def _held(student_ids) -> set[int]:
 # --- The list (B1) ---------------------------------------------------------------------------
 
 
-def _grade_of(placement, text: str) -> str:
+def _grade_of(placement: tuple[int, str] | None, text: str) -> str:
     if placement is None:
         return ""
-    return text % {"grade": placement.grade, "class_name": placement.class_name}
+    grade, class_name = placement
+    return text % {"grade": grade, "class_name": class_name}
 
 
 @login_required
 def student_list(request):
     scope = scope_for(request.user)
     scope.require("students.view")
-    schools = list(scope.schools().order_by(*SCHOOL_ORDER))
+    # (id, name) pairs: a county's 200 schools as model objects cost more than the page.
+    schools = list(scope.schools().order_by(*SCHOOL_ORDER).values_list("pk", "name"))
     form = StudentFilterForm(request.GET or None, schools=schools)
     wanted = StudentFilter.from_params(request.GET)
     county = scope.county()
     year = calendar.current_school_year(county, semesters=False) if county else None
     page = list_page(scope, wanted, request.GET.get("page"), PAGE_SIZE, year=year)
     placements = {
-        placement.record_id: placement
-        for placement in Placement.objects.filter(
+        record_id: (grade, class_name)
+        for record_id, grade, class_name in Placement.objects.filter(
             record__in=[record.pk for record in page], school_year=year
-        ).order_by()
+        )
+        .order_by()
+        .values_list("record_id", "grade", "class_name")
     }
     held = _held([record.student_id for record in page])
     # One mapping for the page: get_status_display rebuilds it for every row. The link and
@@ -123,7 +127,6 @@ def student_list(request):
         {
             "record": record,
             "url": f"{detail}{record.student_id}/",
-            "placement": placements.get(record.pk),
             "grade": _grade_of(placements.get(record.pk), grade_text),
             "held": record.student_id in held,
             "masked_id": rules.mask_id_number(record.student.id_number),
