@@ -14,8 +14,7 @@ from xueji.changes.models import ChangeRequest
 from xueji.changes.services import may_print
 from xueji.core.scope import Scope, scope_for
 from xueji.reports.papers import certificate, name_change_application, transfer_certificate
-from xueji.reports.print_services import card_record, open_record
-from xueji.students.models import Student
+from xueji.students.models import OPEN_STATUSES, Student
 
 register = template.Library()
 
@@ -56,8 +55,14 @@ def student_links(user, student: Student) -> list[PrintLink]:
     scope = scope_for(user)
     if not scope.may("students.reveal"):
         return []
+    # The student's records in the scope, read once, as card_record and open_record would
+    # find them (any record; the first open one): the page asked three times before.
+    records = list(
+        scope.records().filter(student=student).order_by("pk").only("pk", "status", "student_id")
+    )
+    opened = next((record for record in records if record.status in OPEN_STATUSES), None)
     links = []
-    if card_record(scope, student) is not None:
+    if records:
         links.append(
             PrintLink(
                 "print-record-card",
@@ -65,7 +70,7 @@ def student_links(user, student: Student) -> list[PrintLink]:
                 reverse("print_record_card", args=[student.pk]),
             )
         )
-    if certificate.problem(open_record(scope, student)) is None:
+    if certificate.problem(opened) is None:
         links.append(
             PrintLink(
                 "print-certificate",
