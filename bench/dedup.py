@@ -80,6 +80,7 @@ def measure(target, students: int, *, profile: bool = False) -> dict[str, float]
     from bench.common import RESULTS, run_worker
 
     dataset = store.ensure(target, students)
+    target.warm(dataset)
     params: dict[str, Any] = {}
     if profile:
         params["profile"] = str(RESULTS / f"profile_dedup{target.suffix}.txt")

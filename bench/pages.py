@@ -87,6 +87,7 @@ def measure(target, students: int, count: int, *, name_suffix: str = "") -> dict
     from bench.common import run_worker
 
     dataset = store.ensure(target, students)
+    target.warm(dataset)
     result = run_worker(target.url(dataset), "pages.run", count=count)
     sfx = name_suffix or target.suffix
     return {f"page_list_p95_ms{sfx}": result["list"], f"page_detail_p95_ms{sfx}": result["detail"]}

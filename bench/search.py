@@ -100,6 +100,7 @@ def measure(target, students: int, count: int, *, name_suffix: str = "") -> dict
     from bench.common import run_worker
 
     dataset = store.ensure(target, students)
+    target.warm(dataset)
     result = run_worker(target.url(dataset), "search.run", count=count)
     sfx = target.suffix
     return {f"search_{kind}_p95_ms{name_suffix or sfx}": result[kind] for kind in KINDS}
