@@ -17,6 +17,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.db import transaction
@@ -188,7 +189,7 @@ class LockoutBackend(ModelBackend):
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         if username is None:
-            username = kwargs.get(self.get_user_model().USERNAME_FIELD)
+            username = kwargs.get(get_user_model().USERNAME_FIELD)
         if not username or password is None:
             return None
         address = client_address(request)
@@ -204,6 +205,17 @@ class LockoutBackend(ModelBackend):
             if lock is not None and request is not None:
                 request.xueji_login_lock = lock
         return user
+
+
+    def get_user(self, user_id):
+        """The session's user with their unit in the same query: every page asks for the
+        unit (scope, navigation) right after, a query of its own."""
+        model = get_user_model()
+        try:
+            user = model._default_manager.select_related("unit").get(pk=user_id)
+        except model.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
 
 
 class LockoutLoginMixin:

@@ -114,6 +114,9 @@ class Scope:
         usable = getattr(user, "is_authenticated", False) and user.is_active
         self.unit: Unit | None = user.unit if usable and user.unit_id else None
         self.role: str = user.role if self.unit is not None else ""
+        # A page asks whether it may show a unit several times (edit, return, photo): the
+        # answer is kept for the scope's life, one request (scope_for).
+        self._seen: dict[int, bool] = {}
 
     @cached_property
     def level(self) -> str:
@@ -163,7 +166,10 @@ class Scope:
         return self.units().filter(kind=Unit.Kind.TOWNSHIP)
 
     def can_see(self, unit: Unit) -> bool:
-        return self.units().filter(pk=unit.pk).exists()
+        seen = self._seen.get(unit.pk)
+        if seen is None:
+            seen = self._seen[unit.pk] = self.units().filter(pk=unit.pk).exists()
+        return seen
 
     def get_unit(self, pk) -> Unit:
         """The unit with this id, or 404 when it does not exist or is outside the scope:

@@ -602,7 +602,9 @@ def _slices(stream: IO[bytes], end: bytes) -> Iterator[bytes]:
         yield pending
 
 
-def _stream_opener(data: bytes, max_row: int = MAX_ROWS + HEADER_SEARCH_ROWS) -> tuple[RowSource, int] | None:
+def _stream_opener(
+    data: bytes, max_row: int = MAX_ROWS + HEADER_SEARCH_ROWS
+) -> tuple[RowSource, int] | None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         part, date1904 = _sheet_part(archive)

@@ -283,6 +283,8 @@ class StudentFilterForm(forms.Form):
     def __init__(self, data, *, schools: list[tuple[int, str]]):
         """`schools`: (id, name) of the schools of the scope, in the order shown."""
         super().__init__(data)
-        self.fields["school"].choices = [("", _("All")), *schools]
+        school = self.fields["school"]
+        assert isinstance(school, forms.ChoiceField)
+        school.choices = [("", _("All")), *schools]
         if len(schools) <= 1:
             del self.fields["school"]

@@ -169,7 +169,7 @@ def _sources(student: Student, record: StudentRecord | None) -> dict[str, object
     and the two family members."""
     placement = None
     if record is not None:
-        year = calendar.current_school_year(record.school.county)
+        year = calendar.current_school_year(record.school.county, semesters=False)
         placements = list(record.placements.select_related("school_year"))
         placement = next((p for p in placements if p.school_year == year), None)
         placement = placement or (placements[-1] if placements else None)
