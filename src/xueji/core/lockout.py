@@ -206,7 +206,6 @@ class LockoutBackend(ModelBackend):
                 request.xueji_login_lock = lock
         return user
 
-
     def get_user(self, user_id):
         """The session's user with their unit in the same query: every page asks for the
         unit (scope, navigation) right after, a query of its own."""
