@@ -173,6 +173,17 @@ def card_record(scope: Scope, student: Student) -> StudentRecord | None:
     return records.filter(status__in=OPEN_STATUSES).first() or records.first()
 
 
+def printable_records(scope: Scope, student: Student) -> tuple[bool, StudentRecord | None]:
+    """(Whether card_record finds a record, the record open_record finds) from one query
+    of the records' ids and statuses: for the student page's buttons, which decide what
+    the prints would find without reading each record whole. Keep it beside its twins."""
+    records = list(
+        scope.records().filter(student=student).order_by("pk").only("pk", "status", "student_id")
+    )
+    opened = next((record for record in records if record.status in OPEN_STATUSES), None)
+    return bool(records), opened
+
+
 def open_record(scope: Scope, student: Student) -> StudentRecord | None:
     return (
         scope.records()

@@ -14,7 +14,8 @@ from xueji.changes.models import ChangeRequest
 from xueji.changes.services import may_print
 from xueji.core.scope import Scope, scope_for
 from xueji.reports.papers import certificate, name_change_application, transfer_certificate
-from xueji.students.models import OPEN_STATUSES, Student
+from xueji.reports.print_services import printable_records
+from xueji.students.models import Student
 
 register = template.Library()
 
@@ -55,14 +56,10 @@ def student_links(user, student: Student) -> list[PrintLink]:
     scope = scope_for(user)
     if not scope.may("students.reveal"):
         return []
-    # The student's records in the scope, read once, as card_record and open_record would
-    # find them (any record; the first open one): the page asked three times before.
-    records = list(
-        scope.records().filter(student=student).order_by("pk").only("pk", "status", "student_id")
-    )
-    opened = next((record for record in records if record.status in OPEN_STATUSES), None)
+    # One query, as card_record and open_record would decide (the page asked three times).
+    has_record, opened = printable_records(scope, student)
     links = []
-    if records:
+    if has_record:
         links.append(
             PrintLink(
                 "print-record-card",
