@@ -191,7 +191,7 @@ def _verify_search_index(item) -> None:
             examples = cursor.fetchmany(5)
         raise AssertionError(
             f"the search index drifted after {item.nodeid}: {missing} keys missing, "
-            f"{extra} extra (record, school, key), e.g. {examples}"
+            f"{extra} extra (record, school, key, open, pinyin), e.g. {examples}"
         )
 
 

@@ -245,6 +245,83 @@ def test_a_search_pages_exactly_as_a_plain_paginator_in_one_query(cast, register
     assert (empty.paginator.count, list(empty)) == (0, [])
 
 
+@pytest.mark.parametrize("status", ["open", "all"])
+@pytest.mark.parametrize("query", ["张", "zh", "z", "张二"])
+def test_a_name_search_pages_from_the_index_as_from_the_records(cast, register, status, query):
+    """A name or pinyin search takes its matches, their openness and their order from the
+    search index (search.named_in_order): the same rows and pages as the records say, with
+    closed records among them, for the bureau, a school filter and a school (B1)."""
+    from django.core.paginator import Paginator
+    from django.test.utils import CaptureQueriesContext
+
+    from xueji.students.queries import NamedPaginator, list_page
+
+    schools = [cast.school_a1, cast.school_b1, cast.school_c]
+    actors = [cast.a1_registrar, cast.b1_registrar, cast.c_registrar]
+    made = []
+    for sequence, name in enumerate(["张一", "张二", "张二丰", "赵四", "张五", "周六"], start=1):
+        made.append(
+            register(
+                name=name,
+                school=schools[sequence % 3],
+                actor=actors[sequence % 3],
+                sequence=sequence,
+            )
+        )
+    StudentRecord.objects.filter(pk__in=[made[1].record.pk, made[3].record.pk]).update(
+        status=Status.TRANSFERRED_OUT, exit_date=datetime.date(2026, 11, 1)
+    )
+    for user, school in (
+        (cast.bureau_registrar, None),
+        (cast.bureau_registrar, cast.school_b1.pk),
+        (cast.b1_registrar, None),
+    ):
+        wanted = StudentFilter(q=query, status=status, school=school)
+        scope = scope_for(user)
+        records = filtered_records(scope, wanted)
+        for per_page in (1, 2, 50):
+            plain = Paginator(records, per_page)
+            for number in plain.page_range:
+                with CaptureQueriesContext(connection) as captured:
+                    page = list_page(scope, wanted, number, per_page)
+                    rows, count = [r.pk for r in page], page.paginator.count
+                assert rows == [r.pk for r in plain.page(number)]
+                assert count == plain.count
+                assert isinstance(page.paginator, NamedPaginator)
+                # A page and its count in one statement.
+                assert len(captured) == 1, [q["sql"] for q in captured]
+        # Past the end, before the start, not a number: as Django's paginator answers.
+        plain = Paginator(records, 2)
+        for asked in ("99", "0", "-1", "x", None, "2.0", 1.5):
+            page = list_page(scope, wanted, asked, 2)
+            expected = plain.get_page(asked)
+            assert [r.pk for r in page] == [r.pk for r in expected], asked
+            assert page.number == expected.number, asked
+
+
+@sqlite_only
+def test_a_name_search_reads_its_matches_from_the_index_alone(cast, moved):
+    """The matches of a name come from the covering index of the search keys; records,
+    students and schools are read by their ids for the page's rows alone (B1)."""
+    from django.test.utils import CaptureQueriesContext
+
+    from xueji.students.queries import list_page
+
+    scope = scope_for(cast.bureau_registrar)
+    with CaptureQueriesContext(connection) as captured:
+        assert len(list(list_page(scope, StudentFilter(q="张小"), 1, 50))) == 1
+    assert len(captured) == 1, [q["sql"] for q in captured]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + captured[0]["sql"].replace("%", "%%"))
+        shape = "\n".join(row[3] for row in cursor.fetchall())
+    assert "COVERING INDEX searchkey_school_key_cover" in shape, shape
+    assert not scans_a_big_table(shape), shape
+    for table in BIG_TABLES:
+        for line in shape.splitlines():
+            if table in line:
+                assert "USING INTEGER PRIMARY KEY" in line, shape
+
+
 def test_a_number_search_names_the_student_then_reads_the_rows_in_one_query(cast, moved):
     """An ID number, national number or provincial number names a student or two: the
     page is one query after the number's (no key query, no school year), with the same

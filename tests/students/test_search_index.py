@@ -8,7 +8,7 @@ import pytest
 
 from xueji.core.scope import scope_for
 from xueji.students import services
-from xueji.students.models import SearchKey, StudentRecord
+from xueji.students.models import SearchKey, Student, StudentRecord
 from xueji.students.queries import StudentFilter, filtered_records
 from xueji.students.search import index_drift
 
@@ -30,6 +30,40 @@ def test_a_registration_indexes_name_former_name_pinyin_and_initials(cast, pupil
     keys = set(SearchKey.objects.filter(record=zhang.record).values_list("school_id", "key"))
     school = cast.school_a1.pk
     assert keys == {(school, "张三"), (school, "张小三"), (school, "zhangsan"), (school, "zs")}
+    copies = set(SearchKey.objects.filter(record=zhang.record).values_list("record_open", "pinyin"))
+    assert copies == {(True, "zhangsan")}
+
+
+def copies(record) -> set[tuple[bool, str]]:
+    return set(SearchKey.objects.filter(record=record).values_list("record_open", "pinyin"))
+
+
+def test_each_key_follows_its_record_closing_and_reopening(cast, pupils):
+    """Migration 0005: a key carries its record's openness, whichever way the status is
+    written (a raw update here; services write it the same way)."""
+    zhang, other = pupils
+    records = StudentRecord.objects.filter(pk=zhang.record.pk)
+    records.update(status="transferred_out", exit_date="2026-11-01")
+    assert copies(zhang.record) == {(False, "zhangsan")}
+    assert copies(other.record) == {(True, "zhangsanfeng")}
+    records.update(status="graduated")  # closed to closed: nothing to change
+    assert copies(zhang.record) == {(False, "zhangsan")}
+    records.update(status="suspended", exit_date=None)
+    assert copies(zhang.record) == {(True, "zhangsan")}
+    assert index_drift() == (0, 0)
+
+
+def test_a_renamed_students_keys_carry_the_new_pinyin(cast, pupils):
+    zhang, _other = pupils
+    services.do_update_student(zhang.student, {"name": "李四"}, actor=cast.a1_registrar)
+    assert copies(zhang.record) == {(True, "lisi")}
+    closed = StudentRecord.objects.filter(pk=zhang.record.pk)
+    closed.update(status="graduated", exit_date="2026-07-01")
+    # A raw rename of a student whose record is closed: the closed keys follow it too.
+    Student.objects.filter(pk=zhang.student.pk).update(
+        name="王五", pinyin_key="wangwu", initials_key="ww"
+    )
+    assert copies(zhang.record) == {(False, "wangwu")}
 
 
 @pytest.mark.parametrize("query", ["张三", "张", "张小", "zhangsan", "zhang", "zs", "ZS"])
@@ -81,5 +115,25 @@ def test_the_drift_check_sees_a_missing_and_an_extra_key(cast, pupils):
     SearchKey.objects.filter(record=zhang.record, key="zs").delete()
     SearchKey.objects.create(record=other.record, school=cast.school_b1, key="wangwu")
     assert index_drift() == (1, 1)
-    SearchKey.objects.create(record=zhang.record, school=cast.school_a1, key="zs")
+    SearchKey.objects.create(
+        record=zhang.record, school=cast.school_a1, key="zs", pinyin="zhangsan"
+    )
     SearchKey.objects.filter(key="wangwu").delete()
+    assert index_drift() == (0, 0)
+    # A key whose copy of the record's openness or of the pinyin is wrong is drift too.
+    SearchKey.objects.filter(record=zhang.record, key="zs").update(record_open=False)
+    assert index_drift() == (1, 1)
+    SearchKey.objects.filter(record=zhang.record, key="zs").update(record_open=True, pinyin="x")
+    assert index_drift() == (1, 1)
+    SearchKey.objects.filter(record=zhang.record, key="zs").update(pinyin="zhangsan")
+
+
+@pytest.mark.parametrize("query", ["张%", "张_", "张\\", "%", "_三"])
+def test_like_wildcards_in_the_search_box_match_only_themselves(cast, pupils, query):
+    """The list's page of a name is one statement of its own (search.named_page): a '%'
+    or '_' typed in the box is a character, not a wildcard, on either database (B1)."""
+    from xueji.students.queries import list_page
+
+    page = list_page(scope_for(cast.bureau_registrar), StudentFilter(q=query), 1, 50)
+    assert (list(page), page.paginator.count) == ([], 0)
+    assert listed(cast.bureau_registrar, query) == []

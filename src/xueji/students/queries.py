@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
 
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page, PageNotAnInteger, Paginator
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from xueji.core.calendar import current_school_year
@@ -18,7 +18,14 @@ from xueji.core.models import SchoolYear
 from xueji.core.scope import Scope
 from xueji.orgs.models import Unit
 from xueji.students.models import OPEN_STATUSES, Placement, Status, StudentRecord
-from xueji.students.search import is_exact, named_records, named_students
+from xueji.students.search import (
+    classify,
+    is_exact,
+    named_count,
+    named_page,
+    named_records,
+    named_students,
+)
 
 # The special categories of B5, as filters: key → condition on the student.
 SPECIAL = {
@@ -217,8 +224,8 @@ class SearchPaginator(Paginator):
         if self.exact:
             found = self._rows
         else:
-            records: QuerySet[StudentRecord] = self.object_list  # type: ignore[assignment]
-            found = {row.pk: row for row in listed(records.model.objects.filter(pk__in=wanted))}
+            rows = StudentRecord.objects.filter(pk__in=wanted).order_by()  # ordered here
+            found = {row.pk: row for row in listed(rows)}
         return Page([found[pk] for pk in wanted], number, self)
 
 
@@ -227,12 +234,87 @@ def list_page(
 ) -> Page:
     """The page of the student list (the list page and the benchmark ask here): a
     search's few matches in one query, a list's many school by school."""
-    records = filtered_records(scope, wanted, year=year)
     if wanted.q:
+        named = _named_from_index(scope, wanted, per_page)
+        if named is not None:
+            return named.get_page(number)
+        records = filtered_records(scope, wanted, year=year)
         return SearchPaginator(records, per_page, exact=is_exact(wanted.q)).get_page(number)
+    records = filtered_records(scope, wanted, year=year)
     year = year or this_year(scope)
     counts = placement_counts(scope, wanted, year=year)
     return SchoolPaginator(records, per_page, counts=counts).get_page(number)
+
+
+def _named_from_index(
+    scope: Scope, wanted: StudentFilter, per_page: int
+) -> "NamedPaginator | None":
+    """A name or pinyin search, of open records or all, of the scope or one of its schools:
+    its pages straight from the search index (search.named_page). None for any other
+    search, whose matches filtered_records finds."""
+    if wanted.grade is not None or wanted.class_name or wanted.special:
+        return None
+    if wanted.status not in ("open", "all") or not scope.may("students.view"):
+        return None
+    if classify(wanted.q)[0] not in ("name", "pinyin"):
+        return None
+    schools = scope.schools()
+    if wanted.school is not None:
+        schools = schools.filter(pk=wanted.school)
+    return NamedPaginator(wanted.q, schools, per_page, open_only=wanted.status == "open")
+
+
+class NamedPaginator(Paginator):
+    """Pages of a name's or pinyin's matches, each page with its count in one statement
+    (search.named_page); the count alone is asked only for a page past either end, to
+    answer as Django's paginator does (the last page; the first for a page that is not a
+    number)."""
+
+    def __init__(self, query: str, schools: QuerySet, per_page: int, *, open_only: bool) -> None:
+        super().__init__([], per_page)
+        self.query = query
+        self.schools = schools
+        self.open_only = open_only
+
+    @cached_property
+    def count(self) -> int:
+        return named_count(self.query, self.schools, open_only=self.open_only)
+
+    def _rows(self, number: int) -> "list[ListedRecord]":
+        offset = (number - 1) * self.per_page
+        found = named_page(
+            self.query, self.schools, open_only=self.open_only, offset=offset, limit=self.per_page
+        )
+        total, rows = found or (0, [])
+        if rows:
+            self.__dict__["count"] = total  # what the count would answer
+        return [_listed_row(row) for row in rows]
+
+    def get_page(self, number) -> Page:
+        try:
+            first_try = self.validate_number_format(number)
+        except PageNotAnInteger:
+            first_try = 1
+        if first_try >= 1:
+            rows = self._rows(first_try)
+            if rows or first_try == 1:
+                if not rows:  # nothing from the start: nobody is named
+                    self.__dict__["count"] = 0
+                return Page(rows, first_try, self)
+        return super().get_page(number)
+
+    def validate_number_format(self, number) -> int:
+        """Django's check of a page number, without the count."""
+        if isinstance(number, float) and not number.is_integer():
+            raise PageNotAnInteger(self.error_messages["invalid_page"])
+        try:
+            return int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
+
+    def page(self, number) -> Page:
+        number = self.validate_number(number)
+        return Page(self._rows(number), number, self)
 
 
 def placement_counts(
@@ -325,30 +407,33 @@ LIST_COLUMNS = (
 )
 
 
+def _listed_row(row: tuple) -> ListedRecord:
+    """A row of LIST_COLUMNS as the list shows it."""
+    (
+        pk,
+        student_id,
+        status,
+        provincial,
+        locked_at,
+        name,
+        sex,
+        id_number,
+        national,
+        pinyin,
+        school_name,
+        school_code,
+    ) = row
+    return ListedRecord(
+        pk,
+        student_id,
+        status,
+        provincial,
+        locked_at,
+        ListedStudent(name, sex, id_number, national, pinyin),
+        ListedSchool(school_name, school_code),
+    )
+
+
 def listed(records: QuerySet[StudentRecord]) -> list[ListedRecord]:
     """The rows of the list for these records, in the queryset's order."""
-    return [
-        ListedRecord(
-            pk,
-            student_id,
-            status,
-            provincial,
-            locked_at,
-            ListedStudent(name, sex, id_number, national, pinyin),
-            ListedSchool(school_name, school_code),
-        )
-        for (
-            pk,
-            student_id,
-            status,
-            provincial,
-            locked_at,
-            name,
-            sex,
-            id_number,
-            national,
-            pinyin,
-            school_name,
-            school_code,
-        ) in records.values_list(*LIST_COLUMNS)
-    ]
+    return [_listed_row(row) for row in records.values_list(*LIST_COLUMNS)]

@@ -15,7 +15,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from xueji.students.identity import normalise_id_number
-from xueji.students.models import NumberKind, SearchKey, Student, StudentNumber
+from xueji.students.models import OPEN_STATUSES, NumberKind, SearchKey, Student, StudentNumber
 from xueji.students.pinyin import normalise_query
 
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U000323af]")
@@ -117,18 +117,95 @@ def named_records(query: str, schools: QuerySet[Any, Any]) -> QuerySet[Any, Any]
     return keys.order_by().values("record_id")
 
 
-# Every key the registry's students and records call for (migration 0003 fills the index
-# with the same rows); a query of its own, since EXCEPT and UNION bind left to right.
+# A name's or pinyin's page of the list, in one statement (B1): the matches come from the
+# search index alone (SearchKey carries each record's openness and pinyin), are counted
+# and ordered as the list orders them (school code, pinyin, record), and only the page's
+# rows are read from the records, students and schools. Asked through the ORM, the same
+# took a query for the matches and one for the page, and as much Python to build them as
+# the database took to answer (5.5 ms a search on PostgreSQL against 3.3 ms).
+MATCHED = """
+    SELECT DISTINCT unit.school_code AS code, key.pinyin AS pinyin, key.record_id AS record_id
+    FROM students_searchkey AS key JOIN orgs_unit AS unit ON unit.id = key.school_id
+    WHERE key.school_id IN ({schools}) AND {prefix}{open}
+"""
+NAMED_PAGE = """
+    WITH matched AS ({matched}),
+    page AS (
+        SELECT code, pinyin, record_id, COUNT(*) OVER () AS total FROM matched
+        ORDER BY code, pinyin, record_id LIMIT %s OFFSET %s
+    )
+    SELECT page.total, record.id, record.student_id, record.status,
+        record.provincial_number, record.locked_at, student.name, student.sex,
+        student.id_number, student.national_number, student.pinyin_key, school.name,
+        school.school_code
+    FROM page
+    JOIN students_studentrecord AS record ON record.id = page.record_id
+    JOIN students_student AS student ON student.id = record.student_id
+    JOIN orgs_unit AS school ON school.id = record.school_id
+    ORDER BY page.code, page.pinyin, page.record_id
+"""
+
+
+def _matched(value: str, schools: QuerySet[Any, Any], open_only: bool) -> tuple[str, list]:
+    """The statement of the records whose keys begin with `value` at `schools`, each once
+    with its sort keys; in the form the index answers (starts_with)."""
+    school_sql, school_params = schools.order_by().values("pk").query.sql_with_params()
+    if connection.vendor == "sqlite":
+        upper = after_prefix(value)
+        prefix = "key.key >= %s" + ("" if upper is None else " AND key.key < %s")
+        prefix_params = [value] if upper is None else [value, upper]
+    else:
+        prefix = "key.key LIKE %s"
+        prefix_params = [connection.ops.prep_for_like_query(value) + "%"]
+    sql = MATCHED.format(
+        schools=school_sql, prefix=prefix, open=" AND key.record_open" if open_only else ""
+    )
+    return sql, [*school_params, *prefix_params]
+
+
+def named_page(
+    query: str, schools: QuerySet[Any, Any], *, open_only: bool, offset: int, limit: int
+) -> tuple[int, list[tuple]] | None:
+    """(How many records at `schools` the name or pinyin names, the rows of the list's page
+    from `offset`): each row is the total and then the columns of queries.LIST_COLUMNS. The
+    total is 0 when the page holds no row (past the end, or nobody). None when the text
+    is not a name or pinyin; `open_only` keeps the open records alone."""
+    kind, value = classify(query)
+    if kind not in ("name", "pinyin"):
+        return None
+    matched, params = _matched(value, schools, open_only)
+    with connection.cursor() as cursor:
+        cursor.execute(NAMED_PAGE.format(matched=matched), [*params, limit, offset])
+        rows = cursor.fetchall()
+    return (rows[0][0] if rows else 0), [row[1:] for row in rows]
+
+
+def named_count(query: str, schools: QuerySet[Any, Any], *, open_only: bool) -> int:
+    """How many records named_page finds in all."""
+    kind, value = classify(query)
+    if kind not in ("name", "pinyin"):
+        return 0
+    matched, params = _matched(value, schools, open_only)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM ({matched}) AS matched", params)
+        return cursor.fetchone()[0]
+
+
+# Every key the registry's students and records call for, with the copies of the record's
+# openness and the student's pinyin (migrations 0003 and 0005 fill the index with the same
+# rows); a query of its own, since EXCEPT and UNION bind left to right.
+_OPEN = ", ".join(f"'{status.value}'" for status in OPEN_STATUSES)
 EXPECTED_KEYS = "SELECT * FROM ({}) AS expected".format(
     " UNION ".join(
-        f"""SELECT record.id, record.school_id, student.{column}
+        f"""SELECT record.id, record.school_id, student.{column},
+            record.status IN ({_OPEN}), student.pinyin_key
         FROM students_studentrecord AS record
         JOIN students_student AS student ON student.id = record.student_id
         WHERE student.{column} <> ''"""
         for column in ("name", "former_name", "pinyin_key", "initials_key")
     )
 )
-INDEXED_KEYS = "SELECT record_id, school_id, key FROM students_searchkey"
+INDEXED_KEYS = "SELECT record_id, school_id, key, record_open, pinyin FROM students_searchkey"
 
 
 def index_drift() -> tuple[int, int]:
