@@ -425,14 +425,16 @@ def test_demo_mode_lets_the_printed_demo_logins_in(db):
 
 
 def test_the_sessions_user_comes_with_their_unit_and_a_deactivated_one_with_nothing(cast):
-    """The backend reads the session's user and their unit in one query (every page asks
-    for the unit next: scope, navigation); a deactivated account gets no user (P1)."""
+    """The backend reads the session's user, their unit and its county in one query (every
+    page asks for the unit next: scope, navigation, the county's school year); a
+    deactivated account gets no user (P1)."""
     from xueji.core.lockout import LockoutBackend
 
     backend = LockoutBackend()
     with CaptureQueriesContext(connection) as captured:
         user = backend.get_user(cast.a1_registrar.pk)
         assert user is not None and user.unit.name == cast.school_a1.name
+        assert user.unit.county.name == cast.school_a1.county.name
     assert len(captured) == 1
     assert backend.get_user(10**9) is None
     type(cast.a1_registrar).objects.filter(pk=cast.a1_registrar.pk).update(is_active=False)

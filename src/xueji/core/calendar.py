@@ -22,10 +22,11 @@ def today() -> datetime.date:
 
 
 def current_school_year(
-    county: County, on: datetime.date | None = None, *, semesters: bool = True
+    county: County | int, on: datetime.date | None = None, *, semesters: bool = True
 ) -> SchoolYear | None:
     """The latest school year whose autumn semester has started; before any has started,
-    the first one configured (so a new county sees its coming deadlines).
+    the first one configured (so a new county sees its coming deadlines). The county may
+    be given by its id, when only that is at hand (a school's county_id: no query).
 
     semesters=False leaves the year's semesters unread: the student list wants the year
     only to filter by, and their query was a fifth of a search's time."""

@@ -207,11 +207,12 @@ class LockoutBackend(ModelBackend):
         return user
 
     def get_user(self, user_id):
-        """The session's user with their unit in the same query: every page asks for the
-        unit (scope, navigation) right after, a query of its own."""
+        """The session's user with their unit and its county in the same query: every page
+        asks for the unit (scope, navigation) and the county (its school year) right after,
+        each a query of its own."""
         model = get_user_model()
         try:
-            user = model._default_manager.select_related("unit").get(pk=user_id)
+            user = model._default_manager.select_related("unit__county").get(pk=user_id)
         except model.DoesNotExist:
             return None
         return user if self.user_can_authenticate(user) else None

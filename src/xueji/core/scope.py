@@ -166,6 +166,14 @@ class Scope:
         return self.units().filter(kind=Unit.Kind.TOWNSHIP)
 
     def can_see(self, unit: Unit) -> bool:
+        own = self.unit
+        if own is not None and unit.pk is not None:
+            # The answer of units() for a county or a school, without asking the database
+            # (a unit never changes county).
+            if self.level == self.COUNTY:
+                return unit.county_id == own.county_id
+            if self.level == self.SCHOOL:
+                return unit.pk == own.pk
         seen = self._seen.get(unit.pk)
         if seen is None:
             seen = self._seen[unit.pk] = self.units().filter(pk=unit.pk).exists()

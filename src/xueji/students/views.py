@@ -164,13 +164,19 @@ def _text(value) -> str:
     return str(value)
 
 
-def _sources(student: Student, record: StudentRecord | None) -> dict[str, object]:
+def _sources(
+    student: Student, record: StudentRecord | None, placements: list[Placement] | None = None
+) -> dict[str, object]:
     """The rows each item is read from: the student, their record, its current placement
-    and the two family members."""
+    and the two family members. `placements`, when given, are the student's (newest
+    first, with their school years), read already for the page."""
     placement = None
     if record is not None:
-        year = calendar.current_school_year(record.school.county, semesters=False)
-        placements = list(record.placements.select_related("school_year"))
+        year = calendar.current_school_year(record.school.county_id, semesters=False)
+        if placements is None:
+            placements = list(record.placements.select_related("school_year"))
+        else:
+            placements = [each for each in reversed(placements) if each.record_id == record.pk]
         placement = next((p for p in placements if p.school_year == year), None)
         placement = placement or (placements[-1] if placements else None)
     family = {member.position: member for member in student.family.all()}
@@ -213,9 +219,11 @@ def _mask(item: form_items.Item, value: str) -> str:
     return rules.mask_id_number(value) if item.field == "id_number" else rules.mask_address(value)
 
 
-def _card_sections(student, record, revealed: dict[str, str]) -> list[tuple[object, list]]:
+def _card_sections(
+    student, record, revealed: dict[str, str], placements: list[Placement]
+) -> list[tuple[object, list]]:
     """Every item of the national form, grouped as the form is, masked where it must be."""
-    sources = _sources(student, record)
+    sources = _sources(student, record, placements)
     shown_buttons: set[str] = set()
     result = []
     for title, items in sections():
@@ -299,16 +307,20 @@ def _render_detail(request, scope, student, *, revealed=None, reason_form=None, 
         {"event": event, "label": ACTION_LABELS.get(event.action, ""), "reason": _detail(event)}
         for event in _student_events(student, records)
     ]
+    # The history's placements, newest first; the card takes the open record's from them.
+    placements = list(
+        Placement.objects.filter(record__student=student)
+        .select_related("school_year", "record__school")
+        .order_by("-school_year__start_year", "-pk")
+    )
     context = {
         "student": student,
         "record": record,
         "records": record_rows,
-        "placements": Placement.objects.filter(record__student=student)
-        .select_related("school_year", "record__school")
-        .order_by("-school_year__start_year", "-pk"),
+        "placements": placements,
         "numbers": student.numbers.select_related("record__school").order_by("-assigned_at"),
         "events": events,
-        "card": _card_sections(student, record, revealed or {}),
+        "card": _card_sections(student, record, revealed or {}, placements),
         "held": bool(_held([student.pk])),
         "may_edit": record is not None and scope.can_edit_school(record.school),
         "may_photo": record is not None and scope.may("students.edit") and not record.is_locked,
