@@ -407,3 +407,24 @@ def test_a_grade_across_schools_is_counted_from_the_placements_as_from_the_recor
     # A school's own list, a search or another status is counted from the records.
     assert placement_counts(scope_for(cast.a1_registrar), wanted) is None
     assert placement_counts(scope, StudentFilter(grade=1, status="all")) is None
+
+
+def test_the_search_boxs_fragment_asks_nothing_for_the_layout(cast, register, client_for):
+    """The search box's results (htmx) show neither the filters, the navigation nor the
+    offline banner: none of their queries is asked; the full page still asks them (B1)."""
+    from django.test.utils import CaptureQueriesContext
+
+    register(name="张三", sequence=1)
+    client = client_for(cast.bureau_registrar)
+    client.get("/students/")  # the first request of the minute also moves the session's end
+
+    def asked(**headers) -> list[str]:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get("/students/", {"q": "张"}, **headers)
+        assert response.status_code == 200 and "张三" in response.content.decode()
+        return [query["sql"] for query in captured]
+
+    fragment, page = asked(HTTP_HX_REQUEST="true"), asked()
+    assert not [sql for sql in fragment if "packages_installation" in sql]
+    assert [sql for sql in page if "packages_installation" in sql]
+    assert len(fragment) == len(page) - 2, (fragment, page)

@@ -433,3 +433,41 @@ def test_another_schools_registrar_and_the_central_school_may_not_edit(cast, cli
         client_for(cast.central_a_registrar).get(f"/students/{done.student.pk}/edit/").status_code
         == 403
     )
+
+
+def test_the_cards_cells_escape_every_value_and_offer_one_show_button_per_kind():
+    """The card's cells are written in Python (views._card_markup), not by the template's
+    autoescaping: labels, values, ids and the button's `what` are escaped all the same,
+    and the "Show" form appears only where the user may reveal (B1, N5)."""
+    from xueji.students.views import _card_markup
+
+    sections = [
+        (
+            "基本信息",
+            [
+                {
+                    "label": "姓名<b>",
+                    "value": '张"三"&<i>',
+                    "dom_id": "reveal-name",
+                    "masked": False,
+                },
+                {"label": "曾用名", "value": "", "dom_id": "reveal-former", "masked": False},
+                {
+                    "label": "身份证件号",
+                    "value": "370828********1234",
+                    "dom_id": "reveal-id_number",
+                    "masked": True,
+                    "what": 'id_number"><x',
+                },
+            ],
+        )
+    ]
+    form = '<form data-what="{what}"></form>'
+    [(title, cells)] = _card_markup(sections, reveal_form=form)
+    assert title == "基本信息"
+    assert "<dt>姓名&lt;b&gt;</dt><dd>张&quot;三&quot;&amp;&lt;i&gt;</dd>" in cells
+    assert "<dt>曾用名</dt><dd>—</dd>" in cells
+    assert '<div id="reveal-id_number" class="reveal"><code class="id">370828' in cells
+    assert '<form data-what="id_number&quot;&gt;&lt;x"></form>' in cells
+    [(_title, without)] = _card_markup(sections, reveal_form=None)
+    assert "<form" not in without and "370828********1234" in without
