@@ -257,13 +257,30 @@ def xueji(url: str, *args: str) -> None:
     subprocess.run(command, env=environment(url), cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
 
 
-def run_worker(url: str, task: str, **params: Any) -> dict[str, Any]:
+class TaskStopped(Exception):
+    """A task ran past its time limit and was stopped (run_worker's `limit`)."""
+
+    def __init__(self, task: str, seconds: float) -> None:
+        super().__init__(f"bench task {task} stopped after {seconds:.0f} s")
+        self.seconds = seconds
+
+
+def run_worker(url: str, task: str, *, limit: float | None = None, **params: Any) -> dict[str, Any]:
     """Run one task of bench/worker.py in a fresh Python process against the database at
-    `url`, and return the figures it reports."""
+    `url`, and return the figures it reports. With `limit` (seconds), a task still running
+    then is stopped and TaskStopped raised."""
     command = [sys.executable, "-m", "bench.worker", task, json.dumps(params)]
-    process = subprocess.run(
-        command, env=environment(url), cwd=ROOT, stdout=subprocess.PIPE, text=True
-    )
+    try:
+        process = subprocess.run(
+            command,
+            env=environment(url),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+            timeout=limit,
+        )
+    except subprocess.TimeoutExpired:  # subprocess.run has killed the worker
+        raise TaskStopped(task, limit or 0.0) from None
     result: dict[str, Any] | None = None
     for line in process.stdout.splitlines():
         if line.startswith(RESULT_MARK):
