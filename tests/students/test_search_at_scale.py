@@ -250,7 +250,8 @@ def test_a_search_pages_exactly_as_a_plain_paginator_in_one_query(cast, register
 def test_a_name_search_pages_from_the_index_as_from_the_records(cast, register, status, query):
     """A name or pinyin search takes its matches, their openness and their order from the
     search index (search.named_in_order): the same rows and pages as the records say, with
-    closed records among them, for the bureau, a school filter and a school (B1)."""
+    closed records among them, for the bureau, a school filter, a central school and a
+    school, and nothing for a school outside the scope (B1, P2)."""
     from django.core.paginator import Paginator
     from django.test.utils import CaptureQueriesContext
 
@@ -274,7 +275,9 @@ def test_a_name_search_pages_from_the_index_as_from_the_records(cast, register, 
     for user, school in (
         (cast.bureau_registrar, None),
         (cast.bureau_registrar, cast.school_b1.pk),
+        (cast.central_a_registrar, None),
         (cast.b1_registrar, None),
+        (cast.b1_registrar, cast.school_a1.pk),  # a school outside the scope: nothing
     ):
         wanted = StudentFilter(q=query, status=status, school=school)
         scope = scope_for(user)
