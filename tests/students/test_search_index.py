@@ -137,3 +137,29 @@ def test_like_wildcards_in_the_search_box_match_only_themselves(cast, pupils, qu
     page = list_page(scope_for(cast.bureau_registrar), StudentFilter(q=query), 1, 50)
     assert (list(page), page.paginator.count) == ([], 0)
     assert listed(cast.bureau_registrar, query) == []
+
+
+def test_a_placement_written_with_wrong_copies_of_its_record_is_corrected(
+    cast, pupils, school_year
+):
+    """A placement written with a wrong copy of its record's school and openness (a raw
+    write that set them) gets its record's from the trigger all the same (B1, B7)."""
+    from xueji.students.models import Placement
+
+    zhang, _other = pupils
+    Placement.objects.filter(record=zhang.record).delete()
+    Placement.objects.bulk_create(
+        [
+            Placement(
+                record=zhang.record,
+                school_year=school_year,
+                grade=1,
+                class_name="1",
+                school=cast.school_b1,
+                record_open=False,
+            )
+        ]
+    )
+    placement = Placement.objects.get(record=zhang.record)
+    assert (placement.school_id, placement.record_open) == (cast.school_a1.pk, True)
+    assert index_drift() == (0, 0)
