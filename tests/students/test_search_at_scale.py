@@ -325,25 +325,32 @@ def test_a_name_search_reads_its_matches_from_the_index_alone(cast, moved):
                 assert "USING INTEGER PRIMARY KEY" in line, shape
 
 
-def test_a_number_search_names_the_student_then_reads_the_rows_in_one_query(cast, moved):
+def test_a_number_search_reads_the_students_rows_in_one_statement(cast, moved):
     """An ID number, national number or provincial number names a student or two: the
-    page is one query after the number's (no key query, no school year), with the same
-    rows, order and scope as the plain list (B1, B7)."""
+    number and the page are one statement (search.numbered_rows; no key query, no school
+    year), with the same rows, order and scope as the plain list (B1, B7, P2)."""
     from django.test.utils import CaptureQueriesContext
 
     from xueji.students.queries import list_page
 
     provincial = moved.records.get(status=Status.ENROLLED).provincial_number
-    for query in (moved.id_number, moved.national_number, provincial):
-        for user, status in ((cast.bureau_registrar, "all"), (cast.b1_registrar, "open")):
-            wanted = StudentFilter(q=query, status=status)
+    for query in (moved.id_number, moved.national_number, provincial, "370828000000000000"):
+        for user, status, school in (
+            (cast.bureau_registrar, "all", None),
+            (cast.bureau_registrar, "open", None),
+            (cast.bureau_registrar, "all", cast.school_a1.pk),
+            (cast.central_a_registrar, "all", None),
+            (cast.b1_registrar, "open", None),
+            (cast.b1_registrar, "all", cast.school_a1.pk),  # outside the scope: nothing
+        ):
+            wanted = StudentFilter(q=query, status=status, school=school)
             scope = scope_for(user)
             expected = [r.pk for r in filtered_records(scope, wanted)]
             with CaptureQueriesContext(connection) as captured:
                 page = list_page(scope, wanted, 1, 50)
                 rows = [r.pk for r in page]
             assert rows == expected and page.paginator.count == len(expected)
-            assert len(captured) == 2, [q["sql"] for q in captured]
+            assert len(captured) == 1, [q["sql"] for q in captured]
     scope = scope_for(cast.c_registrar)
     assert list(list_page(scope, StudentFilter(q=moved.id_number, status="all"), 1, 50)) == []
 
@@ -431,3 +438,28 @@ def test_the_search_boxs_fragment_asks_nothing_for_the_layout(cast, register, cl
     assert not [sql for sql in fragment if "packages_installation" in sql]
     assert [sql for sql in page if "packages_installation" in sql]
     assert len(fragment) == len(page) - 2, (fragment, page)
+
+
+@sqlite_only
+@pytest.mark.parametrize("kind", ["id", "national", "number"])
+def test_a_number_search_starts_from_the_number_not_from_the_county(cast, moved, kind):
+    """The one statement of a number's search reads the named student's records by the
+    student's index and scans no large table (B1)."""
+    from django.test.utils import CaptureQueriesContext
+
+    from xueji.students.queries import list_page
+
+    record = moved.records.get(status=Status.ENROLLED)
+    query = {
+        "id": moved.id_number,
+        "national": moved.national_number,
+        "number": record.provincial_number,
+    }[kind]
+    with CaptureQueriesContext(connection) as captured:
+        page = list_page(scope_for(cast.bureau_registrar), StudentFilter(q=query), 1, 50)
+    assert [r.pk for r in page] == [record.pk]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + captured[0]["sql"].replace("%", "%%"))
+        shape = "\n".join(row[3] for row in cursor.fetchall())
+    assert not scans_a_big_table(shape), shape
+    assert "school_id=? AND status=?" not in shape, shape

@@ -25,6 +25,7 @@ from xueji.students.search import (
     named_page,
     named_records,
     named_students,
+    numbered_rows,
 )
 
 # The special categories of B5, as filters: key → condition on the student.
@@ -238,6 +239,9 @@ def list_page(
         named = _named_from_index(scope, wanted, per_page)
         if named is not None:
             return named.get_page(number)
+        numbered = _numbered(scope, wanted)
+        if numbered is not None:  # a student or two: their few rows, paged here
+            return Paginator(numbered, per_page).get_page(number)
         records = filtered_records(scope, wanted, year=year)
         return SearchPaginator(records, per_page, exact=is_exact(wanted.q)).get_page(number)
     records = filtered_records(scope, wanted, year=year)
@@ -252,16 +256,36 @@ def _named_from_index(
     """A name or pinyin search, of open records or all, of the scope or one of its schools:
     its pages straight from the search index (search.named_page). None for any other
     search, whose matches filtered_records finds."""
+    if not _plain_search(scope, wanted) or classify(wanted.q)[0] not in ("name", "pinyin"):
+        return None
+    schools = _searched_schools(scope, wanted)
+    return NamedPaginator(wanted.q, schools, per_page, open_only=wanted.status == "open")
+
+
+def _numbered(scope: Scope, wanted: StudentFilter) -> "list[ListedRecord] | None":
+    """An ID number's or a number's search, of open records or all, of the scope or one of
+    its schools: its rows in one statement (search.numbered_rows). None for any other."""
+    if not _plain_search(scope, wanted):
+        return None
+    rows = numbered_rows(
+        wanted.q, _searched_schools(scope, wanted), open_only=wanted.status == "open"
+    )
+    return None if rows is None else [_listed_row(row) for row in rows]
+
+
+def _plain_search(scope: Scope, wanted: StudentFilter) -> bool:
+    """A search of open records or all, of the scope or one of its schools, nothing else
+    filtered: the search's own statements answer it (named_page, numbered_rows)."""
     if wanted.grade is not None or wanted.class_name or wanted.special:
-        return None
-    if wanted.status not in ("open", "all") or not scope.may("students.view"):
-        return None
-    if classify(wanted.q)[0] not in ("name", "pinyin"):
-        return None
+        return False
+    return wanted.status in ("open", "all") and scope.may("students.view")
+
+
+def _searched_schools(scope: Scope, wanted: StudentFilter) -> QuerySet:
     schools = scope.schools()
     if wanted.school is not None:
         schools = schools.filter(pk=wanted.school)
-    return NamedPaginator(wanted.q, schools, per_page, open_only=wanted.status == "open")
+    return schools
 
 
 class NamedPaginator(Paginator):

@@ -180,6 +180,46 @@ def named_page(
     return (rows[0][0] if rows else 0), [row[1:] for row in rows]
 
 
+# An ID number's or a number's rows of the list, in one statement: the number names a
+# student or two (materialised first, so that either database starts from them and reads
+# their records by the student's index), and their records at the scope's schools are
+# read with the list's columns, ordered as the list orders them.
+NUMBERED_ROWS = """
+    WITH named (student_id) AS MATERIALIZED ({named})
+    SELECT record.id, record.student_id, record.status, record.provincial_number,
+        record.locked_at, student.name, student.sex, student.id_number,
+        student.national_number, student.pinyin_key, school.name, school.school_code
+    FROM named
+    JOIN students_studentrecord AS record ON record.student_id = named.student_id
+    JOIN students_student AS student ON student.id = record.student_id
+    JOIN orgs_unit AS school ON school.id = record.school_id
+    WHERE record.school_id IN ({schools}){open}
+    ORDER BY school.school_code, student.pinyin_key, record.id
+"""
+
+
+def numbered_rows(
+    query: str, schools: QuerySet[Any, Any], *, open_only: bool
+) -> list[tuple] | None:
+    """The list's rows (queries.LIST_COLUMNS) of the records at `schools` of the student
+    an ID number or a number names, in the list's order; None when the text is neither."""
+    if not is_exact(query):
+        return None
+    named = named_students(query)
+    if named is None:
+        return None
+    named_sql, named_params = named.query.sql_with_params()
+    school_sql, school_params = schools.order_by().values("pk").query.sql_with_params()
+    status_params = [status.value for status in OPEN_STATUSES] if open_only else []
+    opened = ""
+    if open_only:
+        opened = " AND record.status IN ({})".format(", ".join(["%s"] * len(status_params)))
+    sql = NUMBERED_ROWS.format(named=named_sql, schools=school_sql, open=opened)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*named_params, *school_params, *status_params])
+        return cursor.fetchall()
+
+
 def named_count(query: str, schools: QuerySet[Any, Any], *, open_only: bool) -> int:
     """How many records named_page finds in all."""
     kind, value = classify(query)
