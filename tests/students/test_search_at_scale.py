@@ -463,3 +463,19 @@ def test_a_number_search_starts_from_the_number_not_from_the_county(cast, moved,
         shape = "\n".join(row[3] for row in cursor.fetchall())
     assert not scans_a_big_table(shape), shape
     assert "school_id=? AND status=?" not in shape, shape
+
+
+def test_a_searchs_rows_carry_the_lock_time_as_the_orm_reads_it(cast, moved):
+    """The search's own statements (search.named_page, numbered_rows) give the list's rows
+    the same values as the ORM's: the lock time as an aware datetime on either database."""
+    from django.utils import timezone
+
+    from xueji.students.queries import list_page
+
+    record = moved.records.get(status=Status.ENROLLED)
+    locked = timezone.now().replace(microsecond=0)
+    StudentRecord.objects.filter(pk=record.pk).update(locked_at=locked)
+    scope = scope_for(cast.bureau_registrar)
+    for query in ("张小", moved.id_number):
+        [row] = [r for r in list_page(scope, StudentFilter(q=query), 1, 50) if r.pk == record.pk]
+        assert row.locked_at == locked and row.locked_at.tzinfo is not None

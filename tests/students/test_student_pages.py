@@ -462,7 +462,9 @@ def test_the_cards_cells_escape_every_value_and_offer_one_show_button_per_kind()
             ],
         )
     ]
-    form = '<form data-what="{what}"></form>'
+    from xueji.students.views import WHAT
+
+    form = f'<form data-what="{WHAT}"></form>'
     [(title, cells)] = _card_markup(sections, reveal_form=form)
     assert title == "基本信息"
     assert "<dt>姓名&lt;b&gt;</dt><dd>张&quot;三&quot;&amp;&lt;i&gt;</dd>" in cells
@@ -471,3 +473,32 @@ def test_the_cards_cells_escape_every_value_and_offer_one_show_button_per_kind()
     assert '<form data-what="id_number&quot;&gt;&lt;x"></form>' in cells
     [(_title, without)] = _card_markup(sections, reveal_form=None)
     assert "<form" not in without and "370828********1234" in without
+
+
+def test_the_pages_show_buttons_post_what_they_reveal_with_the_csrf_token(
+    cast, client_for, register
+):
+    """The card's "Show" forms (written by views._card_markup) post to the reveal
+    address the kind of value they reveal, with the page's CSRF token: submitting them as
+    a browser would reveals the ID number and the addresses (N5)."""
+    import re
+
+    from django.test import Client
+
+    done = register()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(cast.a1_registrar)
+    page = client.get(f"/students/{done.student.pk}/").content.decode()
+    forms = re.findall(
+        r'<form method="post" action="([^"]+)" hx-post="\1" hx-swap="none" class="inline">'
+        r'<input type="hidden" name="csrfmiddlewaretoken" value="([^"]+)">'
+        r'<input type="hidden" name="what" value="([^"]+)">',
+        page,
+    )
+    assert {what for _action, _token, what in forms} == {"id_number", "address"}
+    for action, token, what in forms:
+        answer = client.post(action, {"csrfmiddlewaretoken": token, "what": what})
+        assert answer.status_code == 200, what
+        if what == "id_number":
+            assert done.student.id_number in answer.text
+    assert AuditEvent.objects.filter(action="student.revealed").count() == 2

@@ -447,6 +447,10 @@ def _listed_row(row: tuple) -> ListedRecord:
         school_name,
         school_code,
     ) = row
+    if locked_at is not None and locked_at.tzinfo is None:
+        # A raw statement's datetime on SQLite (search.named_page, numbered_rows): stored
+        # in UTC, as the ORM would have read it.
+        locked_at = locked_at.replace(tzinfo=datetime.UTC)
     return ListedRecord(
         pk,
         student_id,
