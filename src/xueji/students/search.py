@@ -128,16 +128,17 @@ MATCHED = """
     FROM students_searchkey AS key JOIN orgs_unit AS unit ON unit.id = key.school_id
     WHERE key.school_id IN ({schools}) AND {prefix}{open}
 """
-NAMED_PAGE = """
-    WITH matched AS ({matched}),
+# The columns of queries.LIST_COLUMNS, in its order, as both statements read them.
+LISTED = """record.id, record.student_id, record.status, record.provincial_number,
+    record.locked_at, student.name, student.sex, student.id_number,
+    student.national_number, student.pinyin_key, school.name, school.school_code"""
+NAMED_PAGE = f"""
+    WITH matched AS ({{matched}}),
     page AS (
         SELECT code, pinyin, record_id, COUNT(*) OVER () AS total FROM matched
         ORDER BY code, pinyin, record_id LIMIT %s OFFSET %s
     )
-    SELECT page.total, record.id, record.student_id, record.status,
-        record.provincial_number, record.locked_at, student.name, student.sex,
-        student.id_number, student.national_number, student.pinyin_key, school.name,
-        school.school_code
+    SELECT page.total, {LISTED}
     FROM page
     JOIN students_studentrecord AS record ON record.id = page.record_id
     JOIN students_student AS student ON student.id = record.student_id
@@ -180,20 +181,29 @@ def named_page(
     return (rows[0][0] if rows else 0), [row[1:] for row in rows]
 
 
+def named_count(query: str, schools: QuerySet[Any, Any], *, open_only: bool) -> int:
+    """How many records named_page finds in all."""
+    kind, value = classify(query)
+    if kind not in ("name", "pinyin"):
+        return 0
+    matched, params = _matched(value, schools, open_only)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM ({matched}) AS matched", params)
+        return cursor.fetchone()[0]
+
+
 # An ID number's or a number's rows of the list, in one statement: the number names a
 # student or two (materialised first, so that either database starts from them and reads
 # their records by the student's index), and their records at the scope's schools are
 # read with the list's columns, ordered as the list orders them.
-NUMBERED_ROWS = """
-    WITH named (student_id) AS MATERIALIZED ({named})
-    SELECT record.id, record.student_id, record.status, record.provincial_number,
-        record.locked_at, student.name, student.sex, student.id_number,
-        student.national_number, student.pinyin_key, school.name, school.school_code
+NUMBERED_ROWS = f"""
+    WITH named (student_id) AS MATERIALIZED ({{named}})
+    SELECT {LISTED}
     FROM named
     JOIN students_studentrecord AS record ON record.student_id = named.student_id
     JOIN students_student AS student ON student.id = record.student_id
     JOIN orgs_unit AS school ON school.id = record.school_id
-    WHERE record.school_id IN ({schools}){open}
+    WHERE record.school_id IN ({{schools}}){{open}}
     ORDER BY school.school_code, student.pinyin_key, record.id
 """
 
@@ -218,17 +228,6 @@ def numbered_rows(
     with connection.cursor() as cursor:
         cursor.execute(sql, [*named_params, *school_params, *status_params])
         return cursor.fetchall()
-
-
-def named_count(query: str, schools: QuerySet[Any, Any], *, open_only: bool) -> int:
-    """How many records named_page finds in all."""
-    kind, value = classify(query)
-    if kind not in ("name", "pinyin"):
-        return 0
-    matched, params = _matched(value, schools, open_only)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM ({matched}) AS matched", params)
-        return cursor.fetchone()[0]
 
 
 # Every key the registry's students and records call for, with the copies of the record's
