@@ -231,7 +231,7 @@ def _card_markup(
     the template's tags were a third of the student page's time. `reveal_form` is the
     "Show" button's form with WHAT to fill, or None when the user may not reveal."""
     dash = "—"
-    written = []
+    written: list[tuple[object, str]] = []
     for title, rows in sections:
         cells = []
         for row in rows:
