@@ -242,6 +242,9 @@ TRUSTED_PROXY = os.environ.get("XUEJI_TRUSTED_PROXY", "127.0.0.1")
 XUEJI_WORKER_IDLE_SECONDS = float(os.environ.get("XUEJI_WORKER_IDLE_SECONDS", "1.0"))
 # The largest spreadsheet an import accepts (issue 3, B2): 100,000 rows fit in far less.
 XUEJI_IMPORT_MAX_BYTES = int(os.environ.get("XUEJI_IMPORT_MAX_MB", "50")) * 1024 * 1024
+# An import of at least this many rows is read and validated in a second process while
+# the first writes (exchange/readahead.py); smaller files are read in the process itself.
+XUEJI_IMPORT_READ_AHEAD_ROWS = int(os.environ.get("XUEJI_IMPORT_READ_AHEAD_ROWS", "5000"))
 
 # --- Printed papers (B4) ---------------------------------------------------------------
 # The address people reach Xueji at: printed QR codes and codes point to {this}/verify/.

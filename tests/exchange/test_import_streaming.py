@@ -33,6 +33,13 @@ def many_rows(count: int) -> list[dict]:
     ]
 
 
+@pytest.fixture(autouse=True, params=["read-here", "read-ahead"])
+def reading(request, settings):
+    """Every test twice: the file read in the importing process, and read and validated
+    by a second process while the first writes (exchange/readahead.py)."""
+    settings.XUEJI_IMPORT_READ_AHEAD_ROWS = 1 if request.param == "read-ahead" else 10**9
+
+
 @pytest.fixture
 def run_import(cast, school_year):
     def run(data: bytes, **options):

@@ -34,6 +34,7 @@ from xueji.core.jobs import do_enqueue_job
 from xueji.core.models import Job, SchoolYear
 from xueji.core.scope import Scope, scope_for
 from xueji.exchange import excel
+from xueji.exchange.readahead import validated_rows
 from xueji.orgs.models import Unit
 from xueji.students import codes, form_items
 from xueji.students.bulk import RepeatedInFile
@@ -239,17 +240,17 @@ class _ImportRun:
 
         try:
             with transaction.atomic():
-                for count, (number, cells) in enumerate(self.sheet.rows(), start=1):
-                    checked = validator.validate(self.sheet.raw_row(cells))
-                    if checked.errors or checked.warnings:
+                checked_rows = validated_rows(self.sheet, validator)
+                for count, (number, values, errors, warnings) in enumerate(checked_rows, 1):
+                    if errors or warnings:
                         found = problems.setdefault(number, _RowProblems())
-                        found.errors += [(p.key, p.message) for p in checked.errors]
-                        found.warnings += [(p.key, p.message) for p in checked.warnings]
-                    if checked.errors and not self.valid_only:
+                        found.errors += errors
+                        found.warnings += warnings
+                    if errors and not self.valid_only:
                         registering = False
                         rows, numbers = [], []
-                    elif checked.ok and registering:
-                        rows.append(checked.values)
+                    elif not errors and registering:
+                        rows.append(values)
                         numbers.append(number)
                         if len(rows) >= CHUNK:
                             register(rows, numbers)

@@ -1,0 +1,200 @@
+"""Issue 9, B2: a large file is read and validated by a second process while the importing
+one writes (exchange/readahead.py). The import reports, writes and refuses exactly as
+when the file is read in the process itself, and the second process never outlives it."""
+
+import datetime
+import io
+import multiprocessing
+import os
+import re
+import signal
+import threading
+import zipfile
+
+import pytest
+from django.utils import translation
+
+from tests.exchange.helpers import workbook_bytes
+from tests.exchange.test_import_streaming import many_rows
+from tests.students.conftest import raw_student
+from xueji.audit.models import AuditEvent
+from xueji.core.errors import RuleViolation
+from xueji.exchange import excel, readahead
+from xueji.exchange.services import import_students
+from xueji.students.models import Student
+from xueji.students.validation import StudentValidator
+
+pytestmark = pytest.mark.django_db
+
+ROWS = 1200  # three batches through the pipe, the last one short
+
+
+@pytest.fixture(scope="module")
+def mixed_rows() -> list[dict]:
+    """Valid rows, rows with warnings and rows with errors, spread over the batches."""
+    rows = many_rows(ROWS)
+    rows[3]["birth_date"] = "2019-02-30"  # an error
+    rows[BATCH_EDGE]["phone"] = "12345"  # an error in the second batch
+    rows[700]["hukou_code"] = "370899101"  # a warning: a county not in the table
+    rows[-1]["sex"] = "7"  # an error in the last, short batch
+    return rows
+
+
+BATCH_EDGE = readahead.BATCH  # the first row of the second batch (0-based)
+
+
+def _import(cast, school_year, data: bytes, *, ahead: bool, settings, **options):
+    settings.XUEJI_IMPORT_READ_AHEAD_ROWS = 1 if ahead else 10**9
+    with translation.override("en"):
+        return import_students(
+            data,
+            "students.xlsx",
+            actor=cast.a1_registrar,
+            school=cast.school_a1,
+            school_year=school_year,
+            **options,
+        )
+
+
+def _no_children_left() -> bool:
+    return multiprocessing.active_children() == []
+
+
+def test_a_file_read_ahead_is_reported_as_one_read_in_process(
+    cast, school_year, settings, mixed_rows
+):
+    data = workbook_bytes(mixed_rows)
+    here = _import(cast, school_year, data, ahead=False, settings=settings, dry_run=True)
+    ahead = _import(cast, school_year, data, ahead=True, settings=settings, dry_run=True)
+    assert _no_children_left()
+    assert here.errors and here.warnings
+    assert (ahead.read, ahead.refused, ahead.would_import) == (ROWS, 3, 0)
+    assert ahead.errors == here.errors  # the same rows, items and English messages
+    assert ahead.warnings == here.warnings
+    assert ahead.summary == here.summary
+
+
+def test_valid_rows_read_ahead_are_written_with_their_audit_events(
+    cast, school_year, settings, mixed_rows
+):
+    data = workbook_bytes(mixed_rows)
+    report = _import(cast, school_year, data, ahead=True, settings=settings, valid_only=True)
+    assert _no_children_left()
+    assert (report.imported, report.refused) == (ROWS - 3, 3)
+    assert Student.objects.count() == ROWS - 3
+    assert AuditEvent.objects.filter(action="student.registered").count() == ROWS - 3
+    written = set(Student.objects.values_list("id_number", flat=True))
+    refused = {mixed_rows[index]["id_number"] for index in (3, BATCH_EDGE, ROWS - 1)}
+    assert not written & refused
+
+
+def test_one_bad_row_read_ahead_writes_nothing(cast, school_year, settings, mixed_rows):
+    report = _import(cast, school_year, workbook_bytes(mixed_rows), ahead=True, settings=settings)
+    assert (report.imported, report.refused) == (0, 3)
+    assert Student.objects.count() == 0
+    assert report.error_workbook is not None
+
+
+def _damage_row(data: bytes, row: int) -> bytes:
+    """The workbook with row `row`'s first cell a number that is no number, as a file
+    corrupted half way would be."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                content = re.sub(
+                    rb'(<row r="%d"><c r="A%d") t="inlineStr"><is><t>[^<]*</t></is>' % (row, row),
+                    rb"\g<1>><v>not a number</v>",
+                    content,
+                )
+            target.writestr(info, content)
+    return out.getvalue()
+
+
+def test_a_file_damaged_half_way_is_refused_the_same_way_when_read_ahead(
+    cast, school_year, settings
+):
+    data = _damage_row(workbook_bytes(many_rows(ROWS)), row=900)
+    messages = []
+    for ahead in (False, True):
+        with pytest.raises(RuleViolation) as refused:
+            _import(cast, school_year, data, ahead=ahead, settings=settings)
+        messages.append((refused.value.field, str(refused.value)))
+    assert _no_children_left()
+    assert messages[0] == messages[1]
+    assert messages[0][0] == "file" and "cannot be read" in messages[0][1]
+    assert Student.objects.count() == 0
+
+
+def test_the_reading_process_is_stopped_when_the_import_stops_early():
+    sheet = excel.read_sheet(workbook_bytes(many_rows(ROWS)))
+    rows = readahead.validated_rows(
+        sheet, StudentValidator(today=datetime.date(2026, 9, 1)), ahead=True
+    )
+    first = next(rows)
+    assert first[0] == 2 and not first[2]
+    assert len(multiprocessing.active_children()) == 1  # reading ahead, blocked on the pipe
+    rows.close()  # as when registering a round raised
+    assert _no_children_left()
+
+
+def test_a_failure_in_the_reading_process_reaches_the_import_with_its_traceback():
+    def broken_rows():  # the rows below the header, (row number, cells)
+        yield 2, ["张三"]
+        raise OSError("the disk went away")
+
+    sheet = excel.Sheet(headers=["姓名"], columns={"name": 0}, total=5, _rows=broken_rows)
+    rows = readahead.validated_rows(
+        sheet, StudentValidator(today=datetime.date(2026, 9, 1)), ahead=True
+    )
+    with pytest.raises(RuntimeError) as failed:
+        list(rows)
+    assert "OSError: the disk went away" in str(failed.value)
+    assert _no_children_left()
+
+
+def test_a_reading_process_killed_midway_fails_the_import_instead_of_ending_it_early():
+    def rows_until_killed():  # as the kernel's out-of-memory killer would end it
+        yield 2, ["张三"]
+        os.kill(os.getpid(), signal.SIGKILL)
+        yield 3, ["李四"]
+
+    sheet = excel.Sheet(headers=["姓名"], columns={"name": 0}, total=5, _rows=rows_until_killed)
+    rows = readahead.validated_rows(
+        sheet, StudentValidator(today=datetime.date(2026, 9, 1)), ahead=True
+    )
+    with pytest.raises(RuntimeError) as failed:
+        list(rows)
+    assert "stopped unexpectedly (exit -9)" in str(failed.value)
+    assert _no_children_left()
+
+
+def test_large_files_are_read_ahead_only_where_a_fork_is_safe(settings):
+    settings.XUEJI_IMPORT_READ_AHEAD_ROWS = 100
+    assert readahead._may_read_ahead(100)
+    assert not readahead._may_read_ahead(99)
+    # Another thread running: a fork would copy only this one, so the rows are read here.
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert not readahead._may_read_ahead(100)
+    finally:
+        release.set()
+        other.join()
+
+
+def test_rows_read_ahead_keep_the_language_of_the_import(settings, cast, school_year):
+    row = raw_student(birth_date="2019-02-30")
+    sheet = excel.read_sheet(workbook_bytes([row]))
+    with translation.override("zh-hans"):
+        chinese = list(
+            readahead.validated_rows(
+                sheet, StudentValidator(today=datetime.date(2026, 9, 1)), ahead=True
+            )
+        )
+    ((_number, _values, errors, _warnings),) = chinese
+    assert errors[0][0] == "birth_date"
+    assert re.search(r"[\u4e00-\u9fff]", errors[0][1])  # the message is in Chinese
