@@ -6,6 +6,7 @@ These read the database and hand plain facts to the pure rules in core/rules.py.
 import datetime
 from collections.abc import Callable
 
+from django.db import connection
 from django.utils import timezone
 
 from xueji.core import rules
@@ -31,11 +32,29 @@ def current_school_year(
     semesters=False leaves the year's semesters unread: the student list wants the year
     only to filter by, and their query was a fifth of a search's time."""
     on = on or today()
-    years = SchoolYear.objects.filter(county=county)
+    county_id = county.pk if isinstance(county, County) else county
+    # One statement written out: almost every page asks for the year, and the ORM's
+    # compiling of the two queries it took (started, else first) cost three times as
+    # much Python as this (issue 9: 0.6 -> 0.2 ms a call).
+    years = SchoolYear.objects.raw(
+        _CURRENT_YEAR, [connection.ops.adapt_datefield_value(on), county_id]
+    )
     if semesters:
         years = years.prefetch_related("semesters")
-    started = years.filter(semesters__term="autumn", semesters__start_date__lte=on)
-    return started.order_by("-start_year").first() or years.order_by("start_year").first()
+    return next(iter(years), None)
+
+
+# The started years first, the latest of them; else the earliest year configured. The
+# semester is unique per year and term, so the join adds at most one row to a year.
+_CURRENT_YEAR = """
+    SELECT year.* FROM core_schoolyear AS year
+    LEFT JOIN core_semester AS autumn
+        ON autumn.school_year_id = year.id AND autumn.term = 'autumn' AND autumn.start_date <= %s
+    WHERE year.county_id = %s
+    ORDER BY (autumn.id IS NOT NULL) DESC,
+        CASE WHEN autumn.id IS NOT NULL THEN -year.start_year ELSE year.start_year END
+    LIMIT 1
+"""
 
 
 def special_days(county: County) -> dict[datetime.date, str]:
