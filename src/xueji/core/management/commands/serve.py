@@ -22,7 +22,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--threads", type=int, default=8)
+        # Waitress's own default. More threads do not answer more requests (one runs Python
+        # at a time) but share the core between more requests at once, so each takes
+        # longer: 50 clients without pause on two cores, p95 725 ms with 8 threads a
+        # process, 534 ms with 4, the same requests a second (issue 9, bench/load.py).
+        parser.add_argument("--threads", type=int, default=4)
         parser.add_argument(
             "--processes",
             type=int,
