@@ -21,6 +21,9 @@ from xueji.audit.models import AuditEvent
 from xueji.core.errors import RuleViolation
 from xueji.exchange import excel, readahead
 from xueji.exchange.services import import_students
+from xueji.orgs import services as org_services
+from xueji.orgs.models import Stage
+from xueji.students.bulk import CHUNK
 from xueji.students.models import Student
 from xueji.students.validation import StudentValidator
 
@@ -169,6 +172,33 @@ def test_a_reading_process_killed_midway_fails_the_import_instead_of_ending_it_e
         list(rows)
     assert "stopped unexpectedly (exit -9)" in str(failed.value)
     assert _no_children_left()
+
+
+def test_an_import_refused_mid_way_stops_its_reading_process_at_once(cast, school_year, settings):
+    # A closed school: the file is refused at its first round, while the child is still
+    # reading (more rows than a round, the queue and the pipe hold), and the refusal is
+    # still referenced (by pytest.raises) when the test looks.
+    closed = org_services.do_create_school(
+        actor=None,
+        township=cast.township_a,
+        name="胡集镇旧小学",
+        school_code="3708280699",
+        stage=Stage.PRIMARY,
+    )
+    closed = org_services.do_set_unit_active(closed, False, actor=None)
+    count = CHUNK + (readahead.QUEUED_BATCHES + 4) * readahead.BATCH
+    settings.XUEJI_IMPORT_READ_AHEAD_ROWS = 1
+    with pytest.raises(RuleViolation) as refused:
+        import_students(
+            workbook_bytes(many_rows(count)),
+            "students.xlsx",
+            actor=cast.bureau_registrar,
+            school=closed,
+            school_year=school_year,
+        )
+    assert refused.value.field == "school"
+    assert _no_children_left()
+    assert threading.active_count() == 1  # the receiving thread too
 
 
 def test_large_files_are_read_ahead_only_where_a_fork_is_safe(settings):

@@ -23,7 +23,7 @@ import pickle
 import queue
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 from django.conf import settings
@@ -42,7 +42,9 @@ QUEUED_BATCHES = 20
 _DONE, _ROWS, _REFUSED, _FAILED = range(4)
 
 
-def validated_rows(sheet, validator, *, ahead: bool | None = None) -> Iterator[ValidatedRow]:
+def validated_rows(
+    sheet, validator, *, ahead: bool | None = None
+) -> Generator[ValidatedRow, None, None]:
     """Every non-empty row below the header, validated, in the sheet's order. `ahead`
     None: a child process for a large file where one can be forked (see the docstring)."""
     if ahead is None:
@@ -60,7 +62,7 @@ def _may_read_ahead(rows: int) -> bool:
     )
 
 
-def _validated_here(sheet, validator) -> Iterator[ValidatedRow]:
+def _validated_here(sheet, validator) -> Generator[ValidatedRow, None, None]:
     for number, cells in sheet.rows():
         checked = validator.validate(sheet.raw_row(cells))
         yield (
@@ -71,7 +73,7 @@ def _validated_here(sheet, validator) -> Iterator[ValidatedRow]:
         )
 
 
-def _validated_ahead(sheet, validator) -> Iterator[ValidatedRow]:
+def _validated_ahead(sheet, validator) -> Generator[ValidatedRow, None, None]:
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
     child = context.Process(
@@ -85,7 +87,10 @@ def _validated_ahead(sheet, validator) -> Iterator[ValidatedRow]:
     batches: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUED_BATCHES)
     stopping = threading.Event()
     receiver = threading.Thread(
-        target=_receive, args=(receiving, batches, stopping), name="xueji-import-receiver"
+        target=_receive,
+        args=(receiving, batches, stopping),
+        name="xueji-import-receiver",
+        daemon=True,  # never keeps a process from ending, whatever went wrong
     )
     receiver.start()
     try:

@@ -15,6 +15,7 @@ event naming every student it contained.
 import io
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from typing import Any
@@ -239,9 +240,10 @@ class _ImportRun:
             batch.add(rows, numbers)
 
         try:
-            with transaction.atomic():
-                checked_rows = validated_rows(self.sheet, validator)
-                for count, (number, values, errors, warnings) in enumerate(checked_rows, 1):
+            # Closed however the loop ends: a second process reading ahead stops at once,
+            # not when the exception that ended the loop is forgotten.
+            with transaction.atomic(), closing(validated_rows(self.sheet, validator)) as checked:
+                for count, (number, values, errors, warnings) in enumerate(checked, 1):
                     if errors or warnings:
                         found = problems.setdefault(number, _RowProblems())
                         found.errors += errors
