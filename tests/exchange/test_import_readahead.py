@@ -59,6 +59,13 @@ def _import(cast, school_year, data: bytes, *, ahead: bool, settings, **options)
         )
 
 
+def _read_ahead(sheet):
+    """The sheet's rows as a second process reads and validates them."""
+    return readahead.validated_rows(
+        sheet, StudentValidator(today=datetime.date(2026, 9, 1)), ahead=True
+    )
+
+
 def _no_children_left() -> bool:
     return multiprocessing.active_children() == []
 
@@ -132,10 +139,7 @@ def test_a_file_damaged_half_way_is_refused_the_same_way_when_read_ahead(
 
 
 def test_the_reading_process_is_stopped_when_the_import_stops_early():
-    sheet = excel.read_sheet(workbook_bytes(many_rows(ROWS)))
-    rows = readahead.validated_rows(
-        sheet, StudentValidator(today=datetime.date(2026, 9, 1)), ahead=True
-    )
+    rows = _read_ahead(excel.read_sheet(workbook_bytes(many_rows(ROWS))))
     first = next(rows)
     assert first[0] == 2 and not first[2]
     assert len(multiprocessing.active_children()) == 1  # reading ahead, blocked on the pipe
@@ -148,12 +152,8 @@ def test_a_failure_in_the_reading_process_reaches_the_import_with_its_traceback(
         yield 2, ["张三"]
         raise OSError("the disk went away")
 
-    sheet = excel.Sheet(headers=["姓名"], columns={"name": 0}, total=5, _rows=broken_rows)
-    rows = readahead.validated_rows(
-        sheet, StudentValidator(today=datetime.date(2026, 9, 1)), ahead=True
-    )
     with pytest.raises(RuntimeError) as failed:
-        list(rows)
+        list(_read_ahead(excel.Sheet(["姓名"], {"name": 0}, 5, broken_rows)))
     assert "OSError: the disk went away" in str(failed.value)
     assert _no_children_left()
 
@@ -164,12 +164,8 @@ def test_a_reading_process_killed_midway_fails_the_import_instead_of_ending_it_e
         os.kill(os.getpid(), signal.SIGKILL)
         yield 3, ["李四"]
 
-    sheet = excel.Sheet(headers=["姓名"], columns={"name": 0}, total=5, _rows=rows_until_killed)
-    rows = readahead.validated_rows(
-        sheet, StudentValidator(today=datetime.date(2026, 9, 1)), ahead=True
-    )
     with pytest.raises(RuntimeError) as failed:
-        list(rows)
+        list(_read_ahead(excel.Sheet(["姓名"], {"name": 0}, 5, rows_until_killed)))
     assert "stopped unexpectedly (exit -9)" in str(failed.value)
     assert _no_children_left()
 
@@ -220,11 +216,7 @@ def test_rows_read_ahead_keep_the_language_of_the_import(settings, cast, school_
     row = raw_student(birth_date="2019-02-30")
     sheet = excel.read_sheet(workbook_bytes([row]))
     with translation.override("zh-hans"):
-        chinese = list(
-            readahead.validated_rows(
-                sheet, StudentValidator(today=datetime.date(2026, 9, 1)), ahead=True
-            )
-        )
+        chinese = list(_read_ahead(sheet))
     ((_number, _values, errors, _warnings),) = chinese
     assert errors[0][0] == "birth_date"
     assert re.search(r"[\u4e00-\u9fff]", errors[0][1])  # the message is in Chinese
