@@ -3,10 +3,10 @@ photo embedded, the history; printing it is audited; its QR code verifies it."""
 
 import pytest
 
-from tests.changes.helpers import DAY
 from xueji.audit.models import AuditEvent
 from xueji.changes import services as change_services
 from xueji.changes.models import Kind
+from xueji.core.calendar import today
 from xueji.reports.models import IssuedPaper
 from xueji.reports.papers.record_card import FACT_LABELS
 from xueji.reports.verify import check_paper
@@ -122,7 +122,9 @@ def test_after_a_transfer_the_card_shows_both_stays_and_the_approved_change(
         Kind.TRANSFER,
         actor=cast.a1_registrar,
         reason="moved",
-        effective_date=DAY,
+        # The pupil entered today: the stays are listed by entry date, and a fixed day
+        # before it (this test had 2026-11-30) put the new stay first from the day after.
+        effective_date=today(),
         to_school=cast.school_b1,
     )
     request = walk_to_approval(cast, request)
