@@ -1,9 +1,11 @@
 """Spreadsheets for the exchange tests: the template filled in as a registrar would."""
 
+import datetime
 import io
 
 from openpyxl import Workbook, load_workbook
 
+from tests.students.conftest import raw_student
 from xueji.exchange.excel import SHEET_NAME
 from xueji.exchange.services import template_bytes
 from xueji.students.form_items import BY_KEY, SHEET_ITEMS
@@ -50,3 +52,16 @@ def csv_bytes(rows: list[dict], encoding: str = "utf-8-sig") -> bytes:
 
 def read_workbook(data: bytes):
     return load_workbook(io.BytesIO(data))[SHEET_NAME]
+
+
+def many_rows(count: int) -> list[dict]:
+    """Valid rows with distinct ID numbers (500 per birth date)."""
+    start = datetime.date(2019, 1, 1)
+    return [
+        raw_student(
+            sequence=n % 500,
+            birth=start + datetime.timedelta(days=n // 500),
+            name=f"张小{'明红刚'[n % 3]}",
+        )
+        for n in range(count)
+    ]

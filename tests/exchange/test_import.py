@@ -19,7 +19,6 @@ from xueji.core.errors import RuleViolation
 from xueji.core.jobs import run_pending
 from xueji.core.models import Job
 from xueji.exchange import excel
-from xueji.exchange.services import import_students
 from xueji.students.form_items import SHEET_ITEMS
 from xueji.students.models import Student
 from xueji.students.validation import validate_student
@@ -29,17 +28,6 @@ pytestmark = pytest.mark.django_db
 
 def rows(count: int, start: int = 1) -> list[dict]:
     return [raw_student(sequence=start + n, name=f"张小{'明红刚'[n % 3]}") for n in range(count)]
-
-
-@pytest.fixture
-def run_import(cast, school_year):
-    def run(data: bytes, filename: str = "students.xlsx", **options):
-        options.setdefault("actor", cast.a1_registrar)
-        options.setdefault("school", cast.school_a1)
-        with translation.override("en"):
-            return import_students(data, filename, school_year=school_year, **options)
-
-    return run
 
 
 def bad_rows() -> list[dict]:

@@ -14,8 +14,7 @@ import zipfile
 import pytest
 from django.utils import translation
 
-from tests.exchange.helpers import workbook_bytes
-from tests.exchange.test_import_streaming import many_rows
+from tests.exchange.helpers import many_rows, workbook_bytes
 from tests.students.conftest import raw_student
 from xueji.audit.models import AuditEvent
 from xueji.core.errors import RuleViolation
@@ -46,17 +45,15 @@ def mixed_rows() -> list[dict]:
 BATCH_EDGE = readahead.BATCH  # the first row of the second batch (0-based)
 
 
-def _import(cast, school_year, data: bytes, *, ahead: bool, settings, **options):
-    settings.XUEJI_IMPORT_READ_AHEAD_ROWS = 1 if ahead else 10**9
-    with translation.override("en"):
-        return import_students(
-            data,
-            "students.xlsx",
-            actor=cast.a1_registrar,
-            school=cast.school_a1,
-            school_year=school_year,
-            **options,
-        )
+@pytest.fixture
+def import_file(run_import, settings):
+    """run_import with the file read ahead by a second process, or in process."""
+
+    def run(data: bytes, *, ahead: bool, **options):
+        settings.XUEJI_IMPORT_READ_AHEAD_ROWS = 1 if ahead else 10**9
+        return run_import(data, **options)
+
+    return run
 
 
 def _read_ahead(sheet):
@@ -70,12 +67,10 @@ def _no_children_left() -> bool:
     return multiprocessing.active_children() == []
 
 
-def test_a_file_read_ahead_is_reported_as_one_read_in_process(
-    cast, school_year, settings, mixed_rows
-):
+def test_a_file_read_ahead_is_reported_as_one_read_in_process(import_file, mixed_rows):
     data = workbook_bytes(mixed_rows)
-    here = _import(cast, school_year, data, ahead=False, settings=settings, dry_run=True)
-    ahead = _import(cast, school_year, data, ahead=True, settings=settings, dry_run=True)
+    here = import_file(data, ahead=False, dry_run=True)
+    ahead = import_file(data, ahead=True, dry_run=True)
     assert _no_children_left()
     assert here.errors and here.warnings
     assert (ahead.read, ahead.refused, ahead.would_import) == (ROWS, 3, 0)
@@ -84,11 +79,9 @@ def test_a_file_read_ahead_is_reported_as_one_read_in_process(
     assert ahead.summary == here.summary
 
 
-def test_valid_rows_read_ahead_are_written_with_their_audit_events(
-    cast, school_year, settings, mixed_rows
-):
+def test_valid_rows_read_ahead_are_written_with_their_audit_events(import_file, mixed_rows):
     data = workbook_bytes(mixed_rows)
-    report = _import(cast, school_year, data, ahead=True, settings=settings, valid_only=True)
+    report = import_file(data, ahead=True, valid_only=True)
     assert _no_children_left()
     assert (report.imported, report.refused) == (ROWS - 3, 3)
     assert Student.objects.count() == ROWS - 3
@@ -98,8 +91,8 @@ def test_valid_rows_read_ahead_are_written_with_their_audit_events(
     assert not written & refused
 
 
-def test_one_bad_row_read_ahead_writes_nothing(cast, school_year, settings, mixed_rows):
-    report = _import(cast, school_year, workbook_bytes(mixed_rows), ahead=True, settings=settings)
+def test_one_bad_row_read_ahead_writes_nothing(import_file, mixed_rows):
+    report = import_file(workbook_bytes(mixed_rows), ahead=True)
     assert (report.imported, report.refused) == (0, 3)
     assert Student.objects.count() == 0
     assert report.error_workbook is not None
@@ -123,14 +116,12 @@ def _damage_row(data: bytes, row: int) -> bytes:
     return out.getvalue()
 
 
-def test_a_file_damaged_half_way_is_refused_the_same_way_when_read_ahead(
-    cast, school_year, settings
-):
+def test_a_file_damaged_half_way_is_refused_the_same_way_when_read_ahead(import_file):
     data = _damage_row(workbook_bytes(many_rows(ROWS)), row=900)
     messages = []
     for ahead in (False, True):
         with pytest.raises(RuleViolation) as refused:
-            _import(cast, school_year, data, ahead=ahead, settings=settings)
+            import_file(data, ahead=ahead)
         messages.append((refused.value.field, str(refused.value)))
     assert _no_children_left()
     assert messages[0] == messages[1]
@@ -212,7 +203,7 @@ def test_large_files_are_read_ahead_only_where_a_fork_is_safe(settings):
         other.join()
 
 
-def test_rows_read_ahead_keep_the_language_of_the_import(settings, cast, school_year):
+def test_rows_read_ahead_keep_the_language_of_the_import():
     row = raw_student(birth_date="2019-02-30")
     sheet = excel.read_sheet(workbook_bytes([row]))
     with translation.override("zh-hans"):

@@ -5,12 +5,9 @@ refused row anywhere writes nothing, and a row repeated far apart refuses both r
 import datetime
 
 import pytest
-from django.utils import translation
 
-from tests.exchange.helpers import workbook_bytes
-from tests.students.conftest import raw_student
+from tests.exchange.helpers import many_rows, workbook_bytes
 from xueji.audit.models import AuditEvent
-from xueji.exchange.services import import_students
 from xueji.students.bulk import CHUNK
 from xueji.students.models import Student, StudentRecord
 
@@ -20,35 +17,11 @@ pytestmark = pytest.mark.django_db
 LARGE = CHUNK + 150
 
 
-def many_rows(count: int) -> list[dict]:
-    """Valid rows with distinct ID numbers (500 per birth date)."""
-    start = datetime.date(2019, 1, 1)
-    return [
-        raw_student(
-            sequence=n % 500,
-            birth=start + datetime.timedelta(days=n // 500),
-            name=f"张小{'明红刚'[n % 3]}",
-        )
-        for n in range(count)
-    ]
-
-
 @pytest.fixture(autouse=True, params=["read-here", "read-ahead"])
 def reading(request, settings):
     """Every test twice: the file read in the importing process, and read and validated
     by a second process while the first writes (exchange/readahead.py)."""
     settings.XUEJI_IMPORT_READ_AHEAD_ROWS = 1 if request.param == "read-ahead" else 10**9
-
-
-@pytest.fixture
-def run_import(cast, school_year):
-    def run(data: bytes, **options):
-        options.setdefault("actor", cast.a1_registrar)
-        options.setdefault("school", cast.school_a1)
-        with translation.override("en"):
-            return import_students(data, "students.xlsx", school_year=school_year, **options)
-
-    return run
 
 
 @pytest.fixture(scope="module")
