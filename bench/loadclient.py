@@ -1,5 +1,4 @@
 """The load generator of item 8, run as its own process: `python -m bench.loadclient PLAN`.
-
 Closed loop: each of the N clients is a registrar with their own keep-alive connection and
 session, who sends the next request as soon as the last one is answered: 60% searches
 (the list's search box, as htmx asks for it), 30% student pages, 10% new change
@@ -8,6 +7,12 @@ taking longer than the timeout counts as an error, as does any 5xx or a broken
 connection; 4xx answers are counted apart (a second request for the same student is a
 400 the form explains, not a failure of the server).
 
+Paced (the plan's `rate`, requests a second in all): the same clients and mix, but
+requests arrive as a county's registrars make them, at random moments (a Poisson process
+of that rate, each client taking its share) whether or not the server has answered the
+last ones. A request's time runs from the moment it was due, not from when a busy client
+got round to sending it, so a server that falls behind shows its backlog in the figures
+instead of hiding it by slowing the clients down.
 Only the standard library: threads with http.client, one per client.
 """
 
@@ -40,13 +45,16 @@ class Tally:
 
 
 class Client:
-    def __init__(self, host: str, port: int, user: dict, seed: int):
+    def __init__(self, host: str, port: int, user: dict, seed: int, part: tuple[int, int]):
         self.host, self.port = host, port
         self.user = user
         self.rng = random.Random(seed)
         self.cookies: dict[str, str] = {}
         self.connection: http.client.HTTPConnection | None = None
-        self.records = list(user["records"])
+        # Runs against the same database file requests for different students (part k of
+        # n of the client's own), so a later run's requests are not refused as repeats.
+        index, parts = part
+        self.records = list(user["records"])[index::parts]
         self.rng.shuffle(self.records)
 
     def _connection(self) -> http.client.HTTPConnection:
@@ -141,19 +149,31 @@ class Client:
 def run(plan: dict) -> dict:
     host, port = plan["host"], plan["port"]
     duration, users = plan["duration"], plan["users"]
-    clients = [Client(host, port, user, seed) for seed, user in enumerate(users)]
+    part = tuple(plan.get("part", (0, 1)))
+    clients = [Client(host, port, user, seed, part) for seed, user in enumerate(users)]
     for client in clients:
         client.login()
     tally = Tally()
     lock = threading.Lock()
     start_line = threading.Barrier(len(clients) + 1)
     deadline_box: list[float] = []
+    rate = plan.get("rate")
+    # Paced: each client's mean time between requests, for `rate` a second in all.
+    gap = len(clients) / rate if rate else 0.0
 
     def loop(client: Client) -> None:
         start_line.wait()
         deadline = deadline_box[0]
-        while time.perf_counter() < deadline:
-            started = time.perf_counter()
+        due = time.perf_counter() + (client.rng.expovariate(1 / gap) if gap else 0.0)
+        # Closed: until the deadline. Paced: every request due before it, sent late if the
+        # client is still waiting for an earlier answer (and timed from when it was due).
+        while due < deadline if gap else time.perf_counter() < deadline:
+            if gap:
+                time.sleep(max(0.0, due - time.perf_counter()))
+                started = due
+                due += client.rng.expovariate(1 / gap)
+            else:
+                started = time.perf_counter()
             try:
                 kind, status = client.one()
             except Exception as error:  # timeouts and broken connections are errors
@@ -189,6 +209,7 @@ def run(plan: dict) -> dict:
         return values[max(0, int(fraction * len(values) + 0.999999) - 1)] if values else 0.0
 
     return {
+        "rate": rate or 0.0,
         "requests": len(ordered),
         "seconds": elapsed,
         "rps": len(ordered) / elapsed,

@@ -152,7 +152,7 @@ def _format(name: str, value: float) -> str:
         return f"{value:.1f} ms"
     if name.endswith(("_s", "_s_pg")):
         return f"{value:.2f} s"
-    if name == "load_rps":
+    if name.endswith("_rps"):
         return f"{value:.1f}/s"
     return f"{value:g}"
 
