@@ -11,13 +11,19 @@ from functools import cached_property
 from typing import NamedTuple
 
 from django.core.paginator import Page, PageNotAnInteger, Paginator
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 
 from xueji.core.calendar import current_school_year
 from xueji.core.models import SchoolYear
 from xueji.core.scope import Scope
 from xueji.orgs.models import Unit
-from xueji.students.models import OPEN_STATUSES, Placement, Status, StudentRecord
+from xueji.students.models import (
+    OPEN_STATUSES,
+    DuplicateCandidate,
+    Placement,
+    Status,
+    StudentRecord,
+)
 from xueji.students.search import (
     classify,
     is_exact,
@@ -72,6 +78,10 @@ def this_year(scope: Scope) -> SchoolYear | None:
     return current_school_year(scope.unit.county, semesters=False) if scope.unit else None
 
 
+# Chinese registrars read lists in pinyin order, schools by their code.
+LIST_ORDER = ("school__school_code", "student__pinyin_key", "pk")
+
+
 def filtered_records(
     scope: Scope, wanted: StudentFilter, *, year: SchoolYear | None = None
 ) -> QuerySet[StudentRecord]:
@@ -112,10 +122,7 @@ def filtered_records(
             records = records.filter(**conditions)
     if wanted.special:
         records = records.filter(SPECIAL[wanted.special])
-    # Chinese registrars read lists in pinyin order, schools by their code.
-    return records.select_related("student", "school").order_by(
-        "school__school_code", "student__pinyin_key", "pk"
-    )
+    return records.select_related("student", "school").order_by(*LIST_ORDER)
 
 
 def _searched(scope: Scope, query: str) -> QuerySet[StudentRecord]:
@@ -144,8 +151,16 @@ class SchoolPaginator(Paginator):
     county's tens of thousands, whichever page it is. `counts`, when given, is a cheaper
     query with the same (school, rows) answer (placement_counts)."""
 
-    def __init__(self, object_list, per_page, counts: QuerySet | None = None) -> None:
+    def __init__(
+        self,
+        object_list,
+        per_page,
+        *,
+        year_id: int | None = None,
+        counts: QuerySet | None = None,
+    ) -> None:
         super().__init__(object_list, per_page)
+        self.year_id = year_id
         self.counts = counts
 
     @cached_property
@@ -184,7 +199,12 @@ class SchoolPaginator(Paginator):
             else:
                 break
         rows_of_page = self._records.filter(school_id__in=spanned)
-        return Page(listed(rows_of_page[bottom - before : top - before]), number, self)
+        # The page's ids first, inside the statement that reads their rows: the grade and
+        # the mark are then looked up for the page's rows alone, not for every row of the
+        # schools spanned before the database sorts them (twice the time on SQLite).
+        page_ids = rows_of_page[bottom - before : top - before].values("pk")
+        rows = StudentRecord.objects.filter(pk__in=page_ids).order_by(*LIST_ORDER)
+        return Page(listed(rows, year_id=self.year_id), number, self)
 
 
 class SearchPaginator(Paginator):
@@ -194,8 +214,9 @@ class SearchPaginator(Paginator):
     LIMIT, or beside COUNT(*) OVER ()), PostgreSQL walked the schools in code order
     against every match: 63 ms for 466 names, 343 ms for 3,138 (3.6 million comparisons)."""
 
-    def __init__(self, object_list, per_page, *, exact: bool = False) -> None:
+    def __init__(self, object_list, per_page, *, year_id: int | None, exact: bool = False) -> None:
         super().__init__(object_list, per_page)
+        self.year_id = year_id
         # An ID number or a number names a student or two: their rows are read at once,
         # in one query instead of their keys and then their page.
         self.exact = exact
@@ -205,7 +226,7 @@ class SearchPaginator(Paginator):
     def _keys(self) -> list[tuple[str, str, int]]:
         records: QuerySet[StudentRecord] = self.object_list  # type: ignore[assignment]
         if self.exact:
-            self._rows = {row.pk: row for row in listed(records)}
+            self._rows = {row.pk: row for row in listed(records, year_id=self.year_id)}
             return sorted(
                 (row.school.school_code or "", row.student.pinyin_key, row.pk)
                 for row in self._rows.values()
@@ -226,7 +247,7 @@ class SearchPaginator(Paginator):
             found = self._rows
         else:
             rows = StudentRecord.objects.filter(pk__in=wanted).order_by()  # ordered here
-            found = {row.pk: row for row in listed(rows)}
+            found = {row.pk: row for row in listed(rows, year_id=self.year_id)}
         return Page([found[pk] for pk in wanted], number, self)
 
 
@@ -234,24 +255,29 @@ def list_page(
     scope: Scope, wanted: StudentFilter, number, per_page: int, *, year: SchoolYear | None = None
 ) -> Page:
     """The page of the student list (the list page and the benchmark ask here): a
-    search's few matches in one query, a list's many school by school."""
+    search's few matches in one query, a list's many school by school. Each row carries
+    its grade and class in `year` (the county's current school year, looked up when not
+    given) and its double-registration mark."""
+    year = year or this_year(scope)
+    year_id = year.pk if year is not None else None
     if wanted.q:
-        named = _named_from_index(scope, wanted, per_page)
+        named = _named_from_index(scope, wanted, per_page, year_id)
         if named is not None:
             return named.get_page(number)
-        numbered = _numbered(scope, wanted)
+        numbered = _numbered(scope, wanted, year_id)
         if numbered is not None:  # a student or two: their few rows, paged here
             return Paginator(numbered, per_page).get_page(number)
         records = filtered_records(scope, wanted, year=year)
-        return SearchPaginator(records, per_page, exact=is_exact(wanted.q)).get_page(number)
+        return SearchPaginator(
+            records, per_page, year_id=year_id, exact=is_exact(wanted.q)
+        ).get_page(number)
     records = filtered_records(scope, wanted, year=year)
-    year = year or this_year(scope)
     counts = placement_counts(scope, wanted, year=year)
-    return SchoolPaginator(records, per_page, counts=counts).get_page(number)
+    return SchoolPaginator(records, per_page, year_id=year_id, counts=counts).get_page(number)
 
 
 def _named_from_index(
-    scope: Scope, wanted: StudentFilter, per_page: int
+    scope: Scope, wanted: StudentFilter, per_page: int, year_id: int | None
 ) -> "NamedPaginator | None":
     """A name or pinyin search, of open records or all, of the scope or one of its schools:
     its pages straight from the search index (search.named_page). None for any other
@@ -259,16 +285,23 @@ def _named_from_index(
     if not _plain_search(scope, wanted) or classify(wanted.q)[0] not in ("name", "pinyin"):
         return None
     schools = _searched_schools(scope, wanted)
-    return NamedPaginator(wanted.q, schools, per_page, open_only=wanted.status == "open")
+    return NamedPaginator(
+        wanted.q, schools, per_page, open_only=wanted.status == "open", year_id=year_id
+    )
 
 
-def _numbered(scope: Scope, wanted: StudentFilter) -> "list[ListedRecord] | None":
+def _numbered(
+    scope: Scope, wanted: StudentFilter, year_id: int | None
+) -> "list[ListedRecord] | None":
     """An ID number's or a number's search, of open records or all, of the scope or one of
     its schools: its rows in one statement (search.numbered_rows). None for any other."""
     if not _plain_search(scope, wanted):
         return None
     rows = numbered_rows(
-        wanted.q, _searched_schools(scope, wanted), open_only=wanted.status == "open"
+        wanted.q,
+        _searched_schools(scope, wanted),
+        open_only=wanted.status == "open",
+        year_id=year_id,
     )
     return None if rows is None else [_listed_row(row) for row in rows]
 
@@ -294,11 +327,14 @@ class NamedPaginator(Paginator):
     answer as Django's paginator does (the last page; the first for a page that is not a
     number)."""
 
-    def __init__(self, query: str, schools: QuerySet, per_page: int, *, open_only: bool) -> None:
+    def __init__(
+        self, query: str, schools: QuerySet, per_page: int, *, open_only: bool, year_id: int | None
+    ) -> None:
         super().__init__([], per_page)
         self.query = query
         self.schools = schools
         self.open_only = open_only
+        self.year_id = year_id
 
     @cached_property
     def count(self) -> int:
@@ -307,7 +343,12 @@ class NamedPaginator(Paginator):
     def _rows(self, number: int) -> "list[ListedRecord]":
         offset = (number - 1) * self.per_page
         found = named_page(
-            self.query, self.schools, open_only=self.open_only, offset=offset, limit=self.per_page
+            self.query,
+            self.schools,
+            open_only=self.open_only,
+            offset=offset,
+            limit=self.per_page,
+            year_id=self.year_id,
         )
         total, rows = found or (0, [])
         if rows:
@@ -413,6 +454,10 @@ class ListedRecord(NamedTuple):
     locked_at: datetime.datetime | None
     student: ListedStudent
     school: ListedSchool
+    # The placement in the school year the list was asked for (None: not placed).
+    grade: int | None
+    class_name: str | None
+    held: bool  # a possible double registration waiting for the bureau (N11)
 
 
 LIST_COLUMNS = (
@@ -446,6 +491,9 @@ def _listed_row(row: tuple) -> ListedRecord:
         pinyin,
         school_name,
         school_code,
+        grade,
+        class_name,
+        held,
     ) = row
     if locked_at is not None and locked_at.tzinfo is None:
         # A raw statement's datetime on SQLite (search.named_page, numbered_rows): stored
@@ -459,9 +507,26 @@ def _listed_row(row: tuple) -> ListedRecord:
         locked_at,
         ListedStudent(name, sex, id_number, national, pinyin),
         ListedSchool(school_name, school_code),
+        grade,
+        class_name,
+        bool(held),  # SQLite answers EXISTS with 1 or 0
     )
 
 
-def listed(records: QuerySet[StudentRecord]) -> list[ListedRecord]:
-    """The rows of the list for these records, in the queryset's order."""
-    return [_listed_row(row) for row in records.values_list(*LIST_COLUMNS)]
+def listed(records: QuerySet[StudentRecord], *, year_id: int | None) -> list[ListedRecord]:
+    """The rows of the list for these records, in the queryset's order: LIST_COLUMNS, the
+    placement in the school year `year_id` and the double-registration mark, as
+    search.LISTED reads them."""
+    # order_by(): without it the placement's own ordering joins the school years.
+    placed = Placement.objects.filter(record_id=OuterRef("pk"), school_year_id=year_id).order_by()
+    student = OuterRef("student_id")
+    held = DuplicateCandidate.objects.filter(
+        Q(newer_id=student) | Q(existing_id=student), state=DuplicateCandidate.State.OPEN
+    )
+    rows = records.values_list(
+        *LIST_COLUMNS,
+        Subquery(placed.values("grade")),
+        Subquery(placed.values("class_name")),
+        Exists(held),
+    )
+    return [_listed_row(row) for row in rows]

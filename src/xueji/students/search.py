@@ -15,7 +15,14 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from xueji.students.identity import normalise_id_number
-from xueji.students.models import OPEN_STATUSES, NumberKind, SearchKey, Student, StudentNumber
+from xueji.students.models import (
+    OPEN_STATUSES,
+    DuplicateCandidate,
+    NumberKind,
+    SearchKey,
+    Student,
+    StudentNumber,
+)
 from xueji.students.pinyin import normalise_query
 
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U000323af]")
@@ -128,10 +135,21 @@ MATCHED = """
     FROM students_searchkey AS key JOIN orgs_unit AS unit ON unit.id = key.school_id
     WHERE key.school_id IN ({schools}) AND {prefix}{open}
 """
-# The columns of queries.LIST_COLUMNS, in its order, as both statements read them.
-LISTED = """record.id, record.student_id, record.status, record.provincial_number,
+# The columns of queries.LIST_COLUMNS, in its order, as both statements read them, then
+# the row's grade and class in the school year asked for (PLACED joins them; NULL when
+# the record has no placement that year) and whether the student is held as a possible
+# double registration (N11): the list used to ask for both in two queries of their own.
+LISTED = f"""record.id, record.student_id, record.status, record.provincial_number,
     record.locked_at, student.name, student.sex, student.id_number,
-    student.national_number, student.pinyin_key, school.name, school.school_code"""
+    student.national_number, student.pinyin_key, school.name, school.school_code,
+    placement.grade, placement.class_name,
+    EXISTS (
+        SELECT 1 FROM students_duplicatecandidate AS pair
+        WHERE pair.state = '{DuplicateCandidate.State.OPEN.value}'
+            AND (pair.newer_id = student.id OR pair.existing_id = student.id)
+    )"""
+PLACED = """LEFT JOIN students_placement AS placement
+        ON placement.record_id = record.id AND placement.school_year_id = %s"""
 NAMED_PAGE = f"""
     WITH matched AS ({{matched}}),
     page AS (
@@ -143,6 +161,7 @@ NAMED_PAGE = f"""
     JOIN students_studentrecord AS record ON record.id = page.record_id
     JOIN students_student AS student ON student.id = record.student_id
     JOIN orgs_unit AS school ON school.id = record.school_id
+    {PLACED}
     ORDER BY page.code, page.pinyin, page.record_id
 """
 
@@ -165,18 +184,25 @@ def _matched(value: str, schools: QuerySet[Any, Any], open_only: bool) -> tuple[
 
 
 def named_page(
-    query: str, schools: QuerySet[Any, Any], *, open_only: bool, offset: int, limit: int
+    query: str,
+    schools: QuerySet[Any, Any],
+    *,
+    open_only: bool,
+    offset: int,
+    limit: int,
+    year_id: int | None,
 ) -> tuple[int, list[tuple]] | None:
     """(How many records at `schools` the name or pinyin names, the rows of the list's page
-    from `offset`): each row is the total and then the columns of queries.LIST_COLUMNS. The
-    total is 0 when the page holds no row (past the end, or nobody). None when the text
-    is not a name or pinyin; `open_only` keeps the open records alone."""
+    from `offset`): each row is the total and then the columns of LISTED, the placement's
+    those of the school year `year_id`. The total is 0 when the page holds no row (past
+    the end, or nobody). None when the text is not a name or pinyin; `open_only` keeps the
+    open records alone."""
     kind, value = classify(query)
     if kind not in ("name", "pinyin"):
         return None
     matched, params = _matched(value, schools, open_only)
     with connection.cursor() as cursor:
-        cursor.execute(NAMED_PAGE.format(matched=matched), [*params, limit, offset])
+        cursor.execute(NAMED_PAGE.format(matched=matched), [*params, limit, offset, year_id])
         rows = cursor.fetchall()
     return (rows[0][0] if rows else 0), [row[1:] for row in rows]
 
@@ -203,16 +229,18 @@ NUMBERED_ROWS = f"""
     JOIN students_studentrecord AS record ON record.student_id = named.student_id
     JOIN students_student AS student ON student.id = record.student_id
     JOIN orgs_unit AS school ON school.id = record.school_id
+    {PLACED}
     WHERE record.school_id IN ({{schools}}){{open}}
     ORDER BY school.school_code, student.pinyin_key, record.id
 """
 
 
 def numbered_rows(
-    query: str, schools: QuerySet[Any, Any], *, open_only: bool
+    query: str, schools: QuerySet[Any, Any], *, open_only: bool, year_id: int | None
 ) -> list[tuple] | None:
-    """The list's rows (queries.LIST_COLUMNS) of the records at `schools` of the student
-    an ID number or a number names, in the list's order; None when the text is neither."""
+    """The list's rows (LISTED, the placement's of the school year `year_id`) of the
+    records at `schools` of the student an ID number or a number names, in the list's
+    order; None when the text is neither."""
     if not is_exact(query):
         return None
     named = named_students(query)
@@ -226,7 +254,7 @@ def numbered_rows(
         opened = " AND record.status IN ({})".format(", ".join(["%s"] * len(status_params)))
     sql = NUMBERED_ROWS.format(named=named_sql, schools=school_sql, open=opened)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*named_params, *school_params, *status_params])
+        cursor.execute(sql, [*named_params, year_id, *school_params, *status_params])
         return cursor.fetchall()
 
 

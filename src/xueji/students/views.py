@@ -46,7 +46,7 @@ from xueji.students.models import (
     Student,
     StudentRecord,
 )
-from xueji.students.queries import StudentFilter, list_page
+from xueji.students.queries import ListedRecord, StudentFilter, list_page
 from xueji.students.validation import FieldProblem, Validated, validate_student
 
 PAGE_SIZE = 50
@@ -93,11 +93,10 @@ def _held(student_ids) -> set[int]:
 # --- The list (B1) ---------------------------------------------------------------------------
 
 
-def _grade_of(placement: tuple[int, str] | None, text: str) -> str:
-    if placement is None:
+def _grade_of(record: ListedRecord, text: str) -> str:
+    if record.grade is None:
         return ""
-    grade, class_name = placement
-    return text % {"grade": grade, "class_name": class_name}
+    return text % {"grade": record.grade, "class_name": record.class_name}
 
 
 @login_required
@@ -112,16 +111,8 @@ def student_list(request):
     wanted = StudentFilter.from_params(request.GET)
     county = scope.county()
     year = calendar.current_school_year(county, semesters=False) if county else None
+    # Each row comes with its grade and class this year and its double-registration mark.
     page = list_page(scope, wanted, request.GET.get("page"), PAGE_SIZE, year=year)
-    placements = {
-        record_id: (grade, class_name)
-        for record_id, grade, class_name in Placement.objects.filter(
-            record__in=[record.pk for record in page], school_year=year
-        )
-        .order_by()
-        .values_list("record_id", "grade", "class_name")
-    }
-    held = _held([record.student_id for record in page])
     # One mapping for the page: get_status_display rebuilds it for every row. The link and
     # the grade are written here once per row, not by a template tag each (50 reverse()
     # and blocktranslate calls were a fifth of the page's time).
@@ -132,8 +123,8 @@ def student_list(request):
         {
             "record": record,
             "url": f"{detail}{record.student_id}/",
-            "grade": _grade_of(placements.get(record.pk), grade_text),
-            "held": record.student_id in held,
+            "grade": _grade_of(record, grade_text),
+            "held": record.held,
             "masked_id": rules.mask_id_number(record.student.id_number),
             "sex": codes.name_of("sex", record.student.sex),
             "status": status_names.get(record.status, record.status),
