@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import sqlite3
+import struct
 import subprocess
 import sys
 import zipfile
@@ -340,6 +341,7 @@ def flip_last_byte(data: bytes) -> bytes:
         ("extra", "extra_member"),
         ("climbing", "member"),
         ("truncated", "not_a_backup"),
+        ("newer_zip", "not_a_backup"),
         ("no_manifest", "manifest"),
     ],
 )
@@ -376,6 +378,14 @@ def test_a_damaged_or_altered_backup_is_refused_and_nothing_is_written(
         )
     elif damage == "truncated":
         damaged.write_bytes(backup_file.read_bytes()[: backup_file.stat().st_size // 2])
+    elif damage == "newer_zip":
+        # Entries asking for zip version 6.4: Python's zipfile raises NotImplementedError.
+        data = bytearray(backup_file.read_bytes())
+        start = data.find(b"PK\x01\x02")
+        while start != -1:
+            struct.pack_into("<H", data, start + 6, 64)
+            start = data.find(b"PK\x01\x02", start + 1)
+        damaged.write_bytes(bytes(data))
     elif damage == "no_manifest":
         rewrite(backup_file, damaged, drop="manifest.json")
     before = live_counts()

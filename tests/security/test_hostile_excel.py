@@ -145,6 +145,16 @@ def lying_about_its_size(data: bytes, member: str, claimed: int) -> bytes:
     return bytes(patched)
 
 
+def asking_for_zip_version(data: bytes, version: int) -> bytes:
+    """Rewrite every central directory entry's "version needed to extract" (6.4 = 64)."""
+    patched = bytearray(data)
+    start = patched.find(b"PK\x01\x02")
+    while start != -1:
+        struct.pack_into("<H", patched, start + 6, version)
+        start = patched.find(b"PK\x01\x02", start + 1)
+    return bytes(patched)
+
+
 def zip_of(members: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -172,6 +182,11 @@ HOSTILE_FILES = {
         "the workbook cannot be read",
     ),
     "zip-header-then-nothing": (lambda: b"PK\x03\x04" + bytes(100), "the workbook cannot be read"),
+    # Found by the fuzz test: Python's zipfile refuses it with NotImplementedError.
+    "zip-of-a-newer-version": (
+        lambda: asking_for_zip_version(a_valid_workbook(), 64),
+        "the workbook cannot be read",
+    ),
     "cell-in-XFD1048576": (
         lambda: xlsx(header_row() + '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'),
         "beyond row",

@@ -456,7 +456,7 @@ def verify_backup(path: Path | str) -> dict[str, Any]:
     BackupRefused naming the first problem otherwise. Nothing is written."""
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as error:
+    except (zipfile.BadZipFile, OSError, NotImplementedError) as error:
         raise BackupRefused(
             "not_a_backup", _("This file is not a Xueji backup (not a readable zip file).")
         ) from error
