@@ -174,6 +174,8 @@ class Scope:
                 return unit.county_id == own.county_id
             if self.level == self.SCHOOL:
                 return unit.pk == own.pk
+            if self.level == self.TOWNSHIP and unit.pk in (own.pk, own.parent_id):
+                return True  # units() always holds the central school and its bureau
         seen = self._seen.get(unit.pk)
         if seen is None:
             seen = self._seen[unit.pk] = self.units().filter(pk=unit.pk).exists()
@@ -235,9 +237,11 @@ class Scope:
     def can_edit_school(self, school: Unit) -> bool:
         """A registrar edits the students of their own school; the bureau those of its
         county. Central schools review, they do not edit a rural school's records."""
-        if not self.may("students.edit") or not self.can_see(school):
+        own = self.unit.pk if self.unit else None
+        if not self.may("students.edit") or not (self.level == self.COUNTY or school.pk == own):
             return False
-        return self.level == self.COUNTY or school.pk == (self.unit.pk if self.unit else None)
+        # Asked last: for a central school, whether a unit is in the scope is a query.
+        return self.can_see(school)
 
     # --- change requests (issue 4) ----------------------------------------------------------
 
