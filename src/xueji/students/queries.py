@@ -200,11 +200,11 @@ class SchoolPaginator(Paginator):
                 break
         rows_of_page = self._records.filter(school_id__in=spanned)
         # The page's ids first, inside the statement that reads their rows: the grade and
-        # the mark are then looked up for the page's rows alone, not for every row of the
-        # schools spanned before the database sorts them (twice the time on SQLite).
+        # the mark are then looked up for the page's rows alone, not (SQLite) for every
+        # row of the schools spanned, before they are sorted.
         page_ids = rows_of_page[bottom - before : top - before].values("pk")
-        rows = StudentRecord.objects.filter(pk__in=page_ids).order_by(*LIST_ORDER)
-        return Page(listed(rows, year_id=self.year_id), number, self)
+        page_rows = StudentRecord.objects.filter(pk__in=page_ids).order_by(*LIST_ORDER)
+        return Page(listed(page_rows, year_id=self.year_id), number, self)
 
 
 class SearchPaginator(Paginator):
