@@ -63,7 +63,8 @@ bench: $(VENV)/.installed-bench
 bench-smoke: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.run --smoke $(BENCH_ARGS)
 
-# Opt-in, about an hour and some 40 GB of disk: search and pages at 10,000,000 students on
+# Opt-in, about 90 minutes and 36 GB of disk the first time (the registry is built once and
+# kept), then a minute: search and pages at 10,000,000 students on
 # PostgreSQL (docs/scale.md).
 bench-province: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.run --province $(BENCH_ARGS)
