@@ -11,7 +11,17 @@ from functools import cached_property
 from typing import NamedTuple
 
 from django.core.paginator import Page, PageNotAnInteger, Paginator
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 
 from xueji.core.calendar import current_school_year
 from xueji.core.models import SchoolYear
@@ -519,14 +529,16 @@ def listed(records: QuerySet[StudentRecord], *, year_id: int | None) -> list[Lis
     search.LISTED reads them."""
     # order_by(): without it the placement's own ordering joins the school years.
     placed = Placement.objects.filter(record_id=OuterRef("pk"), school_year_id=year_id).order_by()
+    pairs = DuplicateCandidate.objects.filter(state=DuplicateCandidate.State.OPEN)
     student = OuterRef("student_id")
-    held = DuplicateCandidate.objects.filter(
-        Q(newer_id=student) | Q(existing_id=student), state=DuplicateCandidate.State.OPEN
-    )
     rows = records.values_list(
         *LIST_COLUMNS,
         Subquery(placed.values("grade")),
         Subquery(placed.values("class_name")),
-        Exists(held),
+        # One EXISTS per column of the pair, each an index probe (see search.LISTED).
+        ExpressionWrapper(
+            Exists(pairs.filter(newer_id=student)) | Exists(pairs.filter(existing_id=student)),
+            output_field=BooleanField(),
+        ),
     )
     return [_listed_row(row) for row in rows]
