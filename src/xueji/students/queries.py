@@ -224,7 +224,9 @@ class SearchPaginator(Paginator):
     LIMIT, or beside COUNT(*) OVER ()), PostgreSQL walked the schools in code order
     against every match: 63 ms for 466 names, 343 ms for 3,138 (3.6 million comparisons)."""
 
-    def __init__(self, object_list, per_page, *, year_id: int | None, exact: bool = False) -> None:
+    def __init__(
+        self, object_list, per_page, *, year_id: int | None = None, exact: bool = False
+    ) -> None:
         super().__init__(object_list, per_page)
         self.year_id = year_id
         # An ID number or a number names a student or two: their rows are read at once,
