@@ -96,3 +96,17 @@ def test_the_search_fragment_shows_them_in_the_queries_it_always_asked(cast, pup
     assert len(captured) == 4, [query["sql"][:80] for query in captured]
     assert fragment.text.count("possible double registration") == 2
     assert fragment.text.count("Grade 2, class 3") == 2
+
+
+@pytest.mark.parametrize("way", list(WAYS))
+def test_a_decided_pair_marks_nobody(cast, pupils, way):
+    """Only a pair waiting for the bureau holds its students: once decided ("not the
+    same person"), neither row is marked, on every way of listing, nor the student page."""
+    from xueji.students.services import do_decide_duplicate, has_open_duplicate
+
+    first, second, _other = pupils
+    do_decide_duplicate(second.duplicates[0], "different", actor=cast.bureau_registrar)
+    scope = scope_for(cast.bureau_registrar)
+    rows = list_page(scope, WAYS[way], 1, 50, year=this_year(scope))
+    assert rows and not any(row.held for row in rows)
+    assert not has_open_duplicate(first.student)

@@ -175,7 +175,7 @@ class Scope:
             if self.level == self.SCHOOL:
                 return unit.pk == own.pk
             if self.level == self.TOWNSHIP and unit.pk in (own.pk, own.parent_id):
-                return True  # units() always holds the central school and its bureau
+                return True  # units() always holds the user's unit and its parent
         seen = self._seen.get(unit.pk)
         if seen is None:
             seen = self._seen[unit.pk] = self.units().filter(pk=unit.pk).exists()

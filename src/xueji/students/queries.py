@@ -537,7 +537,8 @@ def listed(records: QuerySet[StudentRecord], *, year_id: int | None) -> list[Lis
         *LIST_COLUMNS,
         Subquery(placed.values("grade")),
         Subquery(placed.values("class_name")),
-        # One EXISTS per column of the pair, each an index probe (see search.LISTED).
+        # services.has_open_duplicate's rule; one EXISTS per column of the pair, each an index probe
+        # (see search.LISTED).
         ExpressionWrapper(
             Exists(pairs.filter(newer_id=student)) | Exists(pairs.filter(existing_id=student)),
             output_field=BooleanField(),

@@ -764,7 +764,9 @@ def do_decide_duplicate(
 
 
 def has_open_duplicate(student: Student) -> bool:
-    """A registration held for the bureau's decision may not go further (issue 5 asks)."""
+    """A registration held for the bureau's decision may not go further (issue 5 asks).
+    The student list reads the same rule with its rows (search.LISTED, queries.listed);
+    keep the three alike."""
     return DuplicateCandidate.objects.filter(
         Q(newer=student) | Q(existing=student), state=DuplicateCandidate.State.OPEN
     ).exists()

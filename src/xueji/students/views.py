@@ -40,7 +40,6 @@ from xueji.students.forms import (
 from xueji.students.identity import RESIDENT_ID, check_id_number
 from xueji.students.models import (
     OPEN_STATUSES,
-    DuplicateCandidate,
     Placement,
     Status,
     Student,
@@ -79,15 +78,6 @@ def _open_record(student: Student) -> StudentRecord | None:
         .select_related("school", "locked_by")
         .first()
     )
-
-
-def _held(student_ids) -> set[int]:
-    """The students held as a possible double registration (N11)."""
-    pairs = DuplicateCandidate.objects.filter(
-        Q(newer_id__in=student_ids) | Q(existing_id__in=student_ids),
-        state=DuplicateCandidate.State.OPEN,
-    ).values_list("existing_id", "newer_id")
-    return {pk for pair in pairs for pk in pair}
 
 
 # --- The list (B1) ---------------------------------------------------------------------------
@@ -362,7 +352,7 @@ def _render_detail(request, scope, student, *, revealed=None, reason_form=None, 
             _card_sections(student, record, revealed or {}, placements),
             reveal_form=_reveal_form(request, student) if may_reveal else None,
         ),
-        "held": bool(_held([student.pk])),
+        "held": services.has_open_duplicate(student),
         "may_edit": record is not None and scope.can_edit_school(record.school),
         "may_photo": record is not None and scope.may("students.edit") and not record.is_locked,
         "may_reveal": may_reveal,
