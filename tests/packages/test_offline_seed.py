@@ -257,3 +257,23 @@ def test_an_offline_installation_says_so_on_every_page(cast, client, client_for)
     assert "carry them to the bureau" in login.text
     page = english(client_for(cast.central_b_registrar), "/")
     assert "offline-banner" in page.text
+
+
+def test_a_session_asks_for_the_banner_once(cast, client_for):
+    """A logged-in session keeps the banner's answer from its first page: later pages ask
+    the installation nothing and still say it (a seed goes only into an installation
+    without users, so the answer cannot change under a session)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    installation = this_installation()
+    installation.offline_unit = cast.central_b
+    installation.seeded_at = installation.created_at
+    installation.save()
+    client = client_for(cast.central_b_registrar)
+    first = english(client, "/students/")
+    assert "Offline installation of 羊山镇中心小学" in first.text
+    with CaptureQueriesContext(connection) as captured:
+        later = english(client, "/students/")
+    assert "Offline installation of 羊山镇中心小学" in later.text
+    assert not [q["sql"] for q in captured if "packages_installation" in q["sql"]]

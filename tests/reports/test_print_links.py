@@ -5,6 +5,8 @@ open_record and the certificate's rule), for every user and every state of the r
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from xueji.core.scope import scope_for
 from xueji.reports.papers import certificate
@@ -51,3 +53,10 @@ def test_the_print_buttons_are_those_the_prints_would_allow(cast, register, now)
         fresh = type(user).objects.get(pk=user.pk)
         shown = [link.id for link in student_links(fresh, student)]
         assert shown == expected_links(type(user).objects.get(pk=user.pk), student), user
+        # The student page passes every record it shows: the same buttons, no query.
+        every = list(student.records.select_related("school"))
+        fresh = type(user).objects.get(pk=user.pk)
+        with CaptureQueriesContext(connection) as asked:
+            from_page = [link.id for link in student_links(fresh, student, every)]
+        assert from_page == shown, user
+        assert not [q["sql"] for q in asked if "studentrecord" in q["sql"]], user

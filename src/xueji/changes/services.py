@@ -139,10 +139,14 @@ def _expect(request: ChangeRequest, *states: str) -> None:
         )
 
 
-def _step(request: ChangeRequest, action: str, *, actor, comment: str = "", data=None) -> None:
-    """One step: the request's own log, its waiting time restarted, and the audit event."""
-    request.waiting_since = timezone.now()
-    request.save()
+def _step(
+    request: ChangeRequest, action: str, *, actor, comment: str = "", data=None, saved=False
+) -> None:
+    """One step: the request's own log, its waiting time restarted, and the audit event.
+    `saved`: the caller has just written the request, its waiting time with it."""
+    if not saved:
+        request.waiting_since = timezone.now()
+        request.save()
     RequestStep.objects.create(
         request=request,
         action=action,
@@ -379,7 +383,7 @@ def do_create_request(
             raise RuleViolation(
                 _("This student already has a pending request."), field="record"
             ) from error
-        _step(request, "created", actor=actor, comment=reason_note)
+        _step(request, "created", actor=actor, comment=reason_note, saved=True)
     return request
 
 

@@ -5,8 +5,9 @@ sections with at least one such item. Later apps add their items here.
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -123,6 +124,14 @@ NAVIGATION: tuple[NavSection, ...] = (
 )
 
 
+@lru_cache(maxsize=256)
+def _address(url_name: str, prefix: str) -> str:
+    """The item's address, once per process: every page's menu reversed some twenty names
+    (half a millisecond a page). The prefix is the key's part that can change (a reverse
+    proxy's sub-path), and reverse() reads it itself."""
+    return reverse(url_name)
+
+
 def visible_sections(scope: Scope, current_path: str = "") -> list[dict]:
     sections = []
     for section in NAVIGATION:
@@ -138,7 +147,7 @@ def visible_sections(scope: Scope, current_path: str = "") -> list[dict]:
                 continue
             if item.junior_only and not _collects_junior(scope):
                 continue
-            url = reverse(item.url_name)
+            url = _address(item.url_name, get_script_prefix())
             items.append({"label": item.label, "url": url, "active": False})
         if items:
             sections.append(

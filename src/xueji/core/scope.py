@@ -215,6 +215,10 @@ class Scope:
 
         if not self.may("students.view"):
             return StudentRecord.objects.none()
+        if self.level == self.SCHOOL and self.unit is not None:
+            # schools() holds the user's school alone: its id, not a subquery of the units
+            # (the student page and most of a school's queries build and compile less).
+            return StudentRecord.objects.filter(school_id=self.unit.pk)
         return StudentRecord.objects.filter(school__in=self.schools())
 
     def students(self):

@@ -3,6 +3,7 @@
 import socket
 
 from django.db import transaction
+from django.utils import timezone
 
 from xueji.packages.models import Installation
 
@@ -29,3 +30,28 @@ def offline_installation() -> Installation | None:
         .order_by("created_at", "pk")
         .first()
     )
+
+
+# The banner's facts kept in the session: see offline_banner.
+BANNER_KEY = "_xueji_offline"
+
+
+def offline_banner(request) -> dict[str, str] | None:
+    """What the offline banner says ({"unit", "seeded"}), or None on the county's server.
+    A logged-in session keeps the answer from its first page on, so pages ask the database
+    once a session instead of once a page: it cannot change under a session, since a seed
+    goes only into an installation without users (seed.check_empty), so no session exists
+    before it. The login page (no session yet) asks each time."""
+    session = getattr(request, "session", None)
+    user = getattr(request, "user", None)
+    keep = session is not None and user is not None and user.is_authenticated
+    if keep and BANNER_KEY in session:
+        return session[BANNER_KEY]
+    found = offline_installation()
+    banner = None
+    if found is not None and found.offline_unit is not None:
+        seeded = timezone.localtime(found.seeded_at).date().isoformat() if found.seeded_at else ""
+        banner = {"unit": found.offline_unit.name, "seeded": seeded}
+    if keep:
+        session[BANNER_KEY] = banner
+    return banner

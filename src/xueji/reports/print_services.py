@@ -173,13 +173,26 @@ def card_record(scope: Scope, student: Student) -> StudentRecord | None:
     return records.filter(status__in=OPEN_STATUSES).first() or records.first()
 
 
-def printable_records(scope: Scope, student: Student) -> tuple[bool, StudentRecord | None]:
+def printable_records(
+    scope: Scope, student: Student, every: list[StudentRecord] | None = None
+) -> tuple[bool, StudentRecord | None]:
     """(Whether card_record finds a record, the record open_record finds) from one query
     of the records' ids and statuses: for the student page's buttons, which decide what
-    the prints would find without reading each record whole. Keep it beside its twins."""
-    records = list(
-        scope.records().filter(student=student).order_by("pk").only("pk", "status", "student_id")
-    )
+    the prints would find without reading each record whole. Keep it beside its twins.
+    `every`, when given, is every record of the student with its school (the student page
+    has read them): the scope's are picked from it, as scope.records() would, without a
+    query."""
+    if every is None:
+        records = list(
+            scope.records()
+            .filter(student=student)
+            .order_by("pk")
+            .only("pk", "status", "student_id")
+        )
+    elif scope.may("students.view"):
+        records = sorted((r for r in every if scope.can_see(r.school)), key=lambda r: r.pk)
+    else:
+        records = []
     opened = next((record for record in records if record.status in OPEN_STATUSES), None)
     return bool(records), opened
 

@@ -51,13 +51,15 @@ def request_links(user, change: ChangeRequest) -> list[PrintLink]:
     return links
 
 
-def student_links(user, student: Student) -> list[PrintLink]:
-    """The student's papers the user may print (the student page's buttons)."""
+def student_links(user, student: Student, records=None) -> list[PrintLink]:
+    """The student's papers the user may print (the student page's buttons). `records`:
+    every record of the student with its school, when the caller has read them."""
     scope = scope_for(user)
     if not scope.may("students.reveal"):
         return []
-    # One query, as card_record and open_record would decide (the page asked three times).
-    has_record, opened = printable_records(scope, student)
+    # One query at most, as card_record and open_record would decide (the page asked three
+    # times); none when the page passes the records it shows.
+    has_record, opened = printable_records(scope, student, records)
     links = []
     if has_record:
         links.append(
@@ -102,8 +104,8 @@ def request_print_links(context, change):
 
 
 @register.inclusion_tag("reports/print_links.html", takes_context=True)
-def student_print_links(context, student):
-    return {"links": student_links(context["request"].user, student)}
+def student_print_links(context, student, records=None):
+    return {"links": student_links(context["request"].user, student, records)}
 
 
 @register.inclusion_tag("reports/print_links.html", takes_context=True)
