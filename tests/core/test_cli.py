@@ -93,6 +93,8 @@ def test_xueji_serve_runs_a_real_server_that_answers_healthz(tmp_path):
         assert body["status"] == "ok"
         assert server_header == "xueji"  # waitress, not Django's development server
         assert (Path(tmp_path) / "xueji.sqlite3").exists()
+        # One process alone keeps 4 request threads (and waitress's socket thread).
+        assert _threads(server.pid) == 5
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -111,6 +113,13 @@ def _children(pid: int) -> set[int]:
     return found
 
 
+def _threads(pid: int) -> int:
+    for line in (Path("/proc") / str(pid) / "status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    raise AssertionError("no thread count")
+
+
 def test_xueji_serve_with_processes_answers_from_each_and_stops_them_all(tmp_path):
     """One Python process uses one core: --processes forks servers sharing the port."""
     server, port = _serve(tmp_path, "--processes", "2")
@@ -120,6 +129,9 @@ def test_xueji_serve_with_processes_answers_from_each_and_stops_them_all(tmp_pat
             assert body["status"] == "ok" and server_header == "xueji"
         children = _children(server.pid)
         assert len(children) == 2
+        # Issue 9: with several processes, each runs its requests on one thread (beside
+        # waitress's thread that reads and writes the sockets).
+        assert {_threads(child) for child in children} == {2}
         # A server process that dies is replaced; the others go on answering.
         os.kill(min(children), 9)
         for _attempt in range(100):

@@ -22,11 +22,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        # Waitress's own default. More threads do not answer more requests (one runs Python
-        # at a time) but share the core between more requests at once, so each takes
-        # longer: 50 clients without pause on two cores, p95 725 ms with 8 threads a
-        # process, 534 ms with 4, the same requests a second (issue 9, bench/load.py).
-        parser.add_argument("--threads", type=int, default=4)
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=None,
+            help="threads a process: 1 with several processes, else 4 (see default_threads)",
+        )
         parser.add_argument(
             "--processes",
             type=int,
@@ -37,18 +38,33 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, threads, processes, **options):
         if processes < 1:
             raise CommandError("--processes must be 1 or more")
+        threads = default_threads(processes) if threads is None else threads
+        if threads < 1:
+            raise CommandError("--threads must be 1 or more")
         if processes > 1 and not hasattr(os, "fork"):
             raise CommandError("--processes above 1 needs Linux; run one process per port")
         listener = socket.create_server((host, port), reuse_port=False, backlog=1024)
         self.stdout.write(
-            f"Xueji is serving on http://{host}:{port}/ with {processes} process(es) "
-            "(Ctrl+C stops it)"
+            f"Xueji is serving on http://{host}:{port}/ with {processes} process(es) of "
+            f"{threads} thread(s) (Ctrl+C stops it)"
         )
         self.stdout.flush()
         if processes == 1:
             _serve(listener, threads)
             return
         _supervise(listener, threads, processes)
+
+
+def default_threads(processes: int) -> int:
+    """Threads a server process runs requests on, unless --threads says. A process runs
+    Python on one core at a time whatever its threads, so threads answer no more requests;
+    with several processes sharing the port, one thread each spends the least CPU a request
+    (no thread waits for the interpreter's lock or holds a database connection of its
+    own): on two cores under the benchmark's 50 clients, 2 processes of 1 thread answered
+    154-156 requests a second at 9.6-9.9 ms of server CPU each, of 4 threads 131-135 at
+    10.7-11.0 ms (issue 9, bench/load.py). One process alone keeps 4 (waitress's own
+    default), so a slow page does not hold every other request behind it."""
+    return 1 if processes > 1 else 4
 
 
 def _serve(listener: socket.socket, threads: int) -> None:
