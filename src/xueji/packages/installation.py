@@ -44,14 +44,16 @@ def offline_banner(request) -> dict[str, str] | None:
     before it. The login page (no session yet) asks each time."""
     session = getattr(request, "session", None)
     user = getattr(request, "user", None)
-    keep = session is not None and user is not None and user.is_authenticated
-    if keep and BANNER_KEY in session:
-        return session[BANNER_KEY]
+    if session is None or user is None or not user.is_authenticated:
+        return _banner()
+    if BANNER_KEY not in session:
+        session[BANNER_KEY] = _banner()
+    return session[BANNER_KEY]
+
+
+def _banner() -> dict[str, str] | None:
     found = offline_installation()
-    banner = None
-    if found is not None and found.offline_unit is not None:
-        seeded = timezone.localtime(found.seeded_at).date().isoformat() if found.seeded_at else ""
-        banner = {"unit": found.offline_unit.name, "seeded": seeded}
-    if keep:
-        session[BANNER_KEY] = banner
-    return banner
+    if found is None or found.offline_unit is None:
+        return None
+    seeded = timezone.localtime(found.seeded_at).date().isoformat() if found.seeded_at else ""
+    return {"unit": found.offline_unit.name, "seeded": seeded}
