@@ -63,13 +63,17 @@ class Command(BaseCommand):
 def default_threads(processes: int) -> int:
     """Threads a server process runs requests on, unless --threads says. A process runs
     Python on one core at a time whatever its threads, so threads answer no more requests;
-    with several processes sharing the port, one thread each spends the least CPU a request
-    (no thread waits for the interpreter's lock or holds a database connection of its
-    own): on two cores under the benchmark's 50 clients, 2 processes of 1 thread answered
-    154-156 requests a second at 9.6-9.9 ms of server CPU each, of 4 threads 131-135 at
-    10.7-11.0 ms (issue 9, bench/load.py). One process alone keeps 4 (waitress's own
+    each waits for the interpreter's lock and holds a database connection of its own. Two
+    cores, the benchmark's 50 clients (issue 9, bench/load.py), 2 processes of:
+    4 threads: 131-135 requests a second at 10.7-11.0 ms of server CPU each;
+    2 threads: 143-147 requests a second (p95 422-431 ms), paced at 75% of that p95
+    134-273 ms; 1 thread: 161-166 (p95 366-384 ms) at 9.6-9.9 ms, but paced at 75% p95
+    151, 765 and 2,075 ms: a process of one thread cannot go on with another request
+    while one waits for the database, so the process that holds more of the kept
+    connections falls behind. Two threads keep most of the saving and that slack (and a
+    slow page holds only half a process). One process alone keeps 4 (waitress's own
     default), so a slow page does not hold every other request behind it."""
-    return 1 if processes > 1 else 4
+    return 2 if processes > 1 else 4
 
 
 def _serve(listener: socket.socket, threads: int) -> None:
