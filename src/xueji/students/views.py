@@ -317,8 +317,8 @@ def _may_return(scope: Scope, record: StudentRecord | None) -> bool:
 
 def _attach_records(rows: list, records: dict[int, StudentRecord]) -> None:
     """Give placements and numbers their record (and its school) from the records the page
-    has read already: joining each row to its record and school again cost the student
-    page a third of its placements' and numbers' time (wide rows to compile and build)."""
+    has read already: joining each row to its record and school again (wide rows to
+    compile and build) cost the student page about 1.5 of its 17.5 ms of Python."""
     for row in rows:
         if row.record_id in records:
             row.record = records[row.record_id]
@@ -347,7 +347,7 @@ def _render_detail(request, scope, student, *, revealed=None, reason_form=None, 
     # The history's placements, newest first; the card takes the open record's from them.
     by_pk = {each.pk: each for each in records}
     placements = list(
-        Placement.objects.filter(record_id__in=by_pk)
+        Placement.objects.filter(record_id__in=list(by_pk))
         .select_related("school_year")
         .order_by("-school_year__start_year", "-pk")
     )

@@ -27,7 +27,7 @@ class Command(BaseCommand):
             "--threads",
             type=int,
             default=None,
-            help="threads a process: 1 with several processes, else 4 (see default_threads)",
+            help="threads a process: 2 with several processes, else 4 (see default_threads)",
         )
         parser.add_argument(
             "--processes",
