@@ -59,4 +59,8 @@ def test_the_print_buttons_are_those_the_prints_would_allow(cast, register, now)
         with CaptureQueriesContext(connection) as asked:
             from_page = [link.id for link in student_links(fresh, student, every)]
         assert from_page == shown, user
+        # The scope picks from them what its query holds (P2).
+        scope = scope_for(type(user).objects.get(pk=user.pk))
+        held = set(scope.records().filter(student=student).values_list("pk", flat=True))
+        assert {record.pk for record in scope.records_among(every)} == held, user
         assert not [q["sql"] for q in asked if "studentrecord" in q["sql"]], user

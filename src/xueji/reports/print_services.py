@@ -180,8 +180,7 @@ def printable_records(
     of the records' ids and statuses: for the student page's buttons, which decide what
     the prints would find without reading each record whole. Keep it beside its twins.
     `every`, when given, is every record of the student with its school (the student page
-    has read them): the scope's are picked from it, as scope.records() would, without a
-    query."""
+    has read them): the scope picks its own from it (Scope.records_among)."""
     if every is None:
         records = list(
             scope.records()
@@ -189,10 +188,8 @@ def printable_records(
             .order_by("pk")
             .only("pk", "status", "student_id")
         )
-    elif scope.may("students.view"):
-        records = sorted((r for r in every if scope.can_see(r.school)), key=lambda r: r.pk)
     else:
-        records = []
+        records = sorted(scope.records_among(every), key=lambda record: record.pk)
     opened = next((record for record in records if record.status in OPEN_STATUSES), None)
     return bool(records), opened
 
