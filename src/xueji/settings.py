@@ -184,6 +184,8 @@ LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 # Sessions end after 30 idle minutes: requests push the end forward, at most once a
 # minute (core.middleware.IdleSessionMiddleware), so reading a page writes nothing.
+# Django's database sessions, read by a written-out statement (core/sessions.py).
+SESSION_ENGINE = "xueji.core.sessions"
 SESSION_COOKIE_AGE = int(os.environ.get("XUEJI_SESSION_IDLE_SECONDS", "1800"))
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_COOKIE_HTTPONLY = True
