@@ -21,8 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 
 
 @dataclass(frozen=True)
@@ -91,3 +92,14 @@ def read(
 def link(instance: Model, field_name: str, related: Model | None) -> None:
     """Set a foreign key's object as select_related would, so reading it asks nothing."""
     type(instance)._meta.get_field(field_name).set_cached_value(instance, related)
+
+
+def ids_of(queryset: QuerySet) -> tuple[str, tuple] | None:
+    """The SQL and parameters of the queryset's ids, for a statement's `IN (...)` or
+    `EXISTS (...)`: the rule of which rows count (a scope's, say) stays the queryset's and
+    the ORM compiles it, while the statement around it is written once. None when the
+    queryset is empty by construction (`none()`, an empty `__in`)."""
+    try:
+        return queryset.values("pk").query.sql_with_params()
+    except EmptyResultSet:
+        return None

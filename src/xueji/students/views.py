@@ -12,7 +12,6 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import Http404
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
@@ -29,7 +28,7 @@ from xueji.core import calendar, uploads
 from xueji.core.errors import RuleViolation
 from xueji.core.scope import Scope, scope_for
 from xueji.core.views import form_error
-from xueji.students import codes, form_items, rules, services
+from xueji.students import codes, detail, form_items, rules, services
 from xueji.students.forms import (
     ReasonForm,
     StudentFilterForm,
@@ -107,12 +106,12 @@ def student_list(request):
     # the grade are written here once per row, not by a template tag each (50 reverse()
     # and blocktranslate calls were a fifth of the page's time).
     status_names = dict(Status.choices)
-    detail = reverse("student_detail", args=[0]).removesuffix("0/")
+    detail_url = reverse("student_detail", args=[0]).removesuffix("0/")
     grade_text = _("Grade %(grade)s, class %(class_name)s")
     rows = [
         {
             "record": record,
-            "url": f"{detail}{record.student_id}/",
+            "url": f"{detail_url}{record.student_id}/",
             "grade": _grade_of(record, grade_text),
             "held": record.held,
             "masked_id": rules.mask_id_number(record.student.id_number),
@@ -165,7 +164,7 @@ def _sources(
             placements = [each for each in reversed(placements) if each.record_id == record.pk]
         placement = next((p for p in placements if p.school_year == year), None)
         placement = placement or (placements[-1] if placements else None)
-    family = {member.position: member for member in student.family.all()}
+    family = {member.position: member for member in detail.family(student)}
     return {
         form_items.STUDENT: student,
         form_items.RECORD: record,
@@ -277,13 +276,6 @@ def _card_sections(
     return result
 
 
-def _student_events(student: Student, records: list[StudentRecord]):
-    return AuditEvent.objects.filter(
-        Q(target_type="students.student", target_id=str(student.pk))
-        | Q(target_type="students.studentrecord", target_id__in=[str(r.pk) for r in records])
-    ).order_by("-seq")[:200]
-
-
 REVEALED_WHAT = {
     "id_number": gettext_lazy("ID number"),
     "address": gettext_lazy("Addresses"),
@@ -325,11 +317,7 @@ def _attach_records(rows: list, records: dict[int, StudentRecord]) -> None:
 
 
 def _render_detail(request, scope, student, *, revealed=None, reason_form=None, status=200):
-    records = list(
-        student.records.select_related("school", "locked_by", "created_by").order_by(
-            "-entry_date", "-pk"
-        )
-    )
+    records = detail.records(student)
     record = next((r for r in records if r.is_open), None)
     record_rows = [
         {
@@ -341,17 +329,13 @@ def _render_detail(request, scope, student, *, revealed=None, reason_form=None, 
     ]
     events = [
         {"event": event, "label": ACTION_LABELS.get(event.action, ""), "reason": _detail(event)}
-        for event in _student_events(student, records)
+        for event in detail.events(student, records)
     ]
     may_reveal = scope.may("students.reveal")
     # The history's placements, newest first; the card takes the open record's from them.
     by_pk = {each.pk: each for each in records}
-    placements = list(
-        Placement.objects.filter(record_id__in=list(by_pk))
-        .select_related("school_year")
-        .order_by("-school_year__start_year", "-pk")
-    )
-    numbers = list(student.numbers.order_by("-assigned_at"))
+    placements = detail.placements(list(by_pk))
+    numbers = detail.numbers(student)
     _attach_records([*placements, *numbers], by_pk)
     context = {
         "student": student,
