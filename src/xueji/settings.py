@@ -153,6 +153,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     if DATABASES["default"]["NAME"] != ":memory:":
         Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+else:
+    # The statements every request makes (core/reads.py) bind their parameters on the
+    # server and PostgreSQL keeps them prepared after their second use, so it parses and
+    # plans them once a connection: a third of its CPU a request under load (issue 9).
+    # The ORM's own queries bind in the client as before and are never prepared. Behind
+    # a pooler that cannot keep prepared statements (PgBouncer in transaction mode before
+    # 1.21), set XUEJI_PG_PREPARE_AFTER=0 (docs/deploy.md).
+    _prepare_after = int(os.environ.get("XUEJI_PG_PREPARE_AFTER", "2"))
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = _prepare_after or None
 if TESTING and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     # Use the named database itself as the test database (CI creates it).
     DATABASES["default"]["TEST"] = {"NAME": DATABASES["default"]["NAME"]}

@@ -7,6 +7,12 @@ from xueji.api.api import api
 from xueji.core import views as core_views
 
 urlpatterns = [
+    # The busiest pages first (the student list's search, a student's page, a change
+    # request): Django tries the patterns in order, and a hundred tried before them cost
+    # a tenth of a millisecond a request. tests/core/test_url_order.py proves that no
+    # pattern hides another, whatever the order.
+    path("", include("xueji.students.urls")),
+    path("", include("xueji.changes.urls")),
     path("", core_views.dashboard, name="dashboard"),
     path("login/", core_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -45,8 +51,6 @@ urlpatterns = [
     path("", include("xueji.stats.urls")),
     path("", include("xueji.intake.sheet_urls")),
     path("", include("xueji.changes.session_urls")),
-    path("", include("xueji.changes.urls")),
-    path("", include("xueji.students.urls")),
     path("", include("xueji.orgs.urls")),
     path("api/v1/", api.urls),
 ]

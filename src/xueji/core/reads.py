@@ -23,7 +23,7 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import Model, QuerySet
+from django.db.models import ForeignKey, Model, QuerySet
 
 
 @dataclass(frozen=True)
@@ -61,19 +61,33 @@ def _parts(models: tuple[type[Model], ...], using: str) -> tuple[_Part, ...]:
     return tuple(parts)
 
 
+def _cursor(connection):
+    """On PostgreSQL, a cursor that binds parameters on the server, so that the server can
+    keep the statement prepared (settings: prepare_threshold): these statements are the
+    same text on every request, unlike the ORM's, which bind in the client and are never
+    prepared. Django's wrapper around it logs and times it as any other."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    return connection._prepare_cursor(ServerBindingCursor(connection.connection))
+
+
 def read(
     sql: str, params: Sequence[Any], models: Sequence[type[Model]], using: str = "default"
-) -> list[list[Model | None]]:
+) -> list[list[Any]]:
     """The rows of `sql`, each as one instance of each of `models` (None where an outer
-    join found no row). The select list must be `columns()` of each model, in order."""
+    join found no row). The select list must be `columns()` of each model, in order.
+    Rows mix models, so they are typed Any: the caller names what each place holds."""
     connection = connections[using]
     parts = _parts(tuple(models), using)
-    with connection.cursor() as cursor:
+    with _cursor(connection) as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     result = []
     for row in rows:
-        instances: list[Model | None] = []
+        instances: list[Any] = []
         for part in parts:
             values = list(row[part.start : part.start + len(part.names)])
             if values[0] is None and part.model._meta.concrete_fields[0].primary_key:
@@ -91,7 +105,9 @@ def read(
 
 def link(instance: Model, field_name: str, related: Model | None) -> None:
     """Set a foreign key's object as select_related would, so reading it asks nothing."""
-    type(instance)._meta.get_field(field_name).set_cached_value(instance, related)
+    field = type(instance)._meta.get_field(field_name)
+    assert isinstance(field, ForeignKey), field_name
+    field.set_cached_value(instance, related)
 
 
 def ids_of(queryset: QuerySet) -> tuple[str, tuple] | None:
