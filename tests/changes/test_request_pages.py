@@ -57,6 +57,23 @@ def test_a_school_registrar_starts_a_transfer_from_the_page_and_lands_on_it(
     assert "户口迁移证" in shown.text and done.student.name in shown.text
 
 
+def test_a_second_request_for_a_student_names_the_pending_one_and_changes_nothing(
+    cast, client_for, register
+):
+    """C1: one pending request a student; the form says which one is pending (its kind
+    and state) with 400, and writes nothing (the record is read locked, issue 9)."""
+    done = register()
+    transfer(cast, done.record)
+    client = client_for(cast.a1_registrar)
+    response = client.post(
+        f"/changes/new/?record={done.record.pk}",
+        {"kind": "dropout", "reason": "dropout", "effective_date": "2026-11-30"},
+    )
+    assert response.status_code == 400
+    assert "该学生已有一份未完成的申请（县内转学，核对材料），请先办结或撤回。" in response.text
+    assert ChangeRequest.objects.count() == 1
+
+
 def test_a_transfer_within_one_school_district_is_refused_on_the_receiving_school(
     cast, client_for, register
 ):

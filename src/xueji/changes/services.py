@@ -13,13 +13,14 @@ transaction.
 """
 
 import datetime
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,11 +37,11 @@ from xueji.changes.models import (
     RequestStep,
     State,
 )
-from xueji.core import calendar, uploads
+from xueji.core import calendar, reads, uploads
 from xueji.core import rules as calendar_rules
 from xueji.core.errors import RuleViolation
 from xueji.core.scope import Scope, scope_for
-from xueji.orgs.models import Role, Unit
+from xueji.orgs.models import County, Role, Unit
 from xueji.orgs.rules import is_rural_primary
 from xueji.students import rules as student_rules
 from xueji.students import services as student_services
@@ -338,19 +339,16 @@ def do_create_request(
     if problem:
         raise RuleViolation(problem[1], field=problem[0])
     with transaction.atomic():
-        record = (
-            StudentRecord.objects.select_for_update(of=("self",))
-            .select_related("school__county", "student")
-            .get(pk=record.pk)
-        )
-        pending = ChangeRequest.objects.filter(record=record, state__in=PENDING_STATES).first()
-        if pending is not None:
+        record = _locked_record(record.pk)
+        pending = reads.rows(_pending_statement(), [record.pk, *PENDING_STATES])
+        if pending:
+            kind_now, state_now = pending[0]
             raise RuleViolation(
                 _(
                     "This student already has a pending request (%(kind)s, %(state)s); "
                     "finish or withdraw it first."
                 )
-                % {"kind": pending.get_kind_display(), "state": pending.get_state_display()},
+                % {"kind": Kind(kind_now).label, "state": State(state_now).label},
                 field="record",
             )
         _check_kind(record, kind, reason, effective_date, to_school, outside_school)
@@ -385,6 +383,48 @@ def do_create_request(
             ) from error
         _step(request, "created", actor=actor, comment=reason_note, saved=True)
     return request
+
+
+def _locked_record(pk: int) -> StudentRecord:
+    """The record, locked for the rest of the transaction (FOR UPDATE where the database
+    has it; SQLite's transactions take the write lock at their start), with its student,
+    school and county. Written out (core/reads.py): a new request is a tenth of the load,
+    and compiling this read through the ORM was a third of its service's time (issue 9)."""
+    rows = reads.read(_locked_record_statement(), [pk], _LOCKED)
+    if not rows:
+        raise StudentRecord.DoesNotExist(pk)
+    record, student, school, county = rows[0]
+    reads.link(record, "student", student)
+    reads.link(record, "school", school)
+    reads.link(school, "county", county)
+    return record
+
+
+_LOCKED = (StudentRecord, Student, Unit, County)
+
+
+@functools.cache
+def _locked_record_statement() -> str:
+    table = connection.ops.quote_name
+    lock = " FOR UPDATE OF r" if connection.features.has_select_for_update_of else ""
+    return (
+        f"SELECT {reads.columns(StudentRecord, 'r')}, {reads.columns(Student, 's')}, "
+        f"{reads.columns(Unit, 'u')}, {reads.columns(County, 'c')} "
+        f"FROM {table(StudentRecord._meta.db_table)} r "
+        f"JOIN {table(Student._meta.db_table)} s ON s.id = r.student_id "
+        f"JOIN {table(Unit._meta.db_table)} u ON u.id = r.school_id "
+        f"JOIN {table(County._meta.db_table)} c ON c.id = u.county_id "
+        f"WHERE r.id = %s{lock}"
+    )
+
+
+@functools.cache
+def _pending_statement() -> str:
+    marks = ", ".join(["%s"] * len(PENDING_STATES))
+    return (
+        f"SELECT q.kind, q.state FROM {connection.ops.quote_name(ChangeRequest._meta.db_table)} q "
+        f"WHERE q.record_id = %s AND q.state IN ({marks}) ORDER BY q.id LIMIT 1"
+    )
 
 
 # --- Step 1: documents ------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.utils.functional import SimpleLazyObject
 
-from xueji.core.navigation import visible_sections
+from xueji.core.navigation import menu_markup
 from xueji.core.scope import scope_for
 from xueji.packages.installation import offline_banner
 
@@ -12,7 +12,7 @@ def navigation(request):
     offline = {"offline_banner": SimpleLazyObject(lambda: offline_banner(request))}
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_sections": [], **offline}
+        return {"nav_menu": "", **offline}
     scope = scope_for(user)
-    sections = SimpleLazyObject(lambda: visible_sections(scope, request.path))
-    return {"nav_sections": sections, "scope": scope, **offline}
+    menu = SimpleLazyObject(lambda: menu_markup(scope, request.path))
+    return {"nav_menu": menu, "scope": scope, **offline}

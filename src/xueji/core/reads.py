@@ -103,6 +103,14 @@ def read(
     return result
 
 
+def rows(sql: str, params: Sequence[Any], using: str = "default") -> list[tuple]:
+    """The plain rows of a written-out statement (a count, an existence), prepared as the
+    instances' statements are."""
+    with _cursor(connections[using]) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def link(instance: Model, field_name: str, related: Model | None) -> None:
     """Set a foreign key's object as select_related would, so reading it asks nothing."""
     field = type(instance)._meta.get_field(field_name)

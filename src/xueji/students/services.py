@@ -7,6 +7,7 @@ one open record per person (N11), the lock (N5), numbers that never repeat.
 """
 
 import datetime
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from xueji.audit.services import changes, record_event
+from xueji.core import reads
 from xueji.core.errors import RuleViolation
 from xueji.core.models import SchoolYear
 from xueji.core.scope import scope_for
@@ -766,7 +768,18 @@ def do_decide_duplicate(
 def has_open_duplicate(student: Student) -> bool:
     """A registration held for the bureau's decision may not go further (issue 5 asks).
     The student list reads the same rule with its rows (search.LISTED, queries.listed);
-    keep the three alike."""
-    return DuplicateCandidate.objects.filter(
-        Q(newer=student) | Q(existing=student), state=DuplicateCandidate.State.OPEN
-    ).exists()
+    keep the three alike. Written out (core/reads.py): the student page asks it on every
+    view, and the ORM's compiling of it was most of its time."""
+    found = reads.rows(
+        _open_duplicate_statement(), [student.pk, student.pk, DuplicateCandidate.State.OPEN]
+    )
+    return bool(found)
+
+
+@functools.cache
+def _open_duplicate_statement() -> str:
+    table = connection.ops.quote_name(DuplicateCandidate._meta.db_table)
+    return (
+        f"SELECT 1 FROM {table} d WHERE (d.newer_id = %s OR d.existing_id = %s) "
+        "AND d.state = %s LIMIT 1"
+    )
