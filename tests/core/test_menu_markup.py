@@ -13,12 +13,14 @@ from xueji.core.scope import scope_for
 
 # base.html's loop as it was before the menu was written in Python.
 TEMPLATE = Template(
-    """{% for section in nav_sections %}
-      <div class="nav-section{% if section.active %} active{% endif %}" data-section="{{ section.key }}">
-        <span class="nav-title">{{ section.label }}</span>
-        <ul>{% for item in section.items %}<li><a href="{{ item.url }}"{% if item.active %} class="active"{% endif %}>{{ item.label }}</a></li>{% endfor %}</ul>
-      </div>
-      {% endfor %}"""
+    "{% for section in nav_sections %}"
+    '<div class="nav-section{% if section.active %} active{% endif %}" '
+    'data-section="{{ section.key }}">'
+    '<span class="nav-title">{{ section.label }}</span>'
+    "<ul>{% for item in section.items %}"
+    '<li><a href="{{ item.url }}"{% if item.active %} class="active"{% endif %}>'
+    "{{ item.label }}</a></li>{% endfor %}</ul></div>"
+    "{% endfor %}"
 )
 
 
