@@ -102,13 +102,29 @@ def student_list(request):
     year = calendar.current_school_year(county, semesters=False) if county else None
     # Each row comes with its grade and class this year and its double-registration mark.
     page = list_page(scope, wanted, request.GET.get("page"), PAGE_SIZE, year=year)
+    context = {
+        "form": form,
+        "page": page,
+        "rows": rows_markup(list_rows(page)),
+        "year": year,
+        "may_register": scope.may("students.edit") and scope.level != scope.NONE,
+    }
+    template = "students/_results.html" if request.htmx else "students/student_list.html"
+    response = render(request, template, context)
+    # The same address answers a page or a fragment: caches must keep them apart.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def list_rows(page) -> list[dict]:
+    """What each row of the list shows, from the page's records."""
     # One mapping for the page: get_status_display rebuilds it for every row. The link and
     # the grade are written here once per row, not by a template tag each (50 reverse()
     # and blocktranslate calls were a fifth of the page's time).
     status_names = dict(Status.choices)
     detail_url = reverse("student_detail", args=[0]).removesuffix("0/")
     grade_text = _("Grade %(grade)s, class %(class_name)s")
-    rows = [
+    return [
         {
             "record": record,
             "url": f"{detail_url}{record.student_id}/",
@@ -120,18 +136,32 @@ def student_list(request):
         }
         for record in page
     ]
-    context = {
-        "form": form,
-        "page": page,
-        "rows": rows,
-        "year": year,
-        "may_register": scope.may("students.edit") and scope.level != scope.NONE,
-    }
-    template = "students/_results.html" if request.htmx else "students/student_list.html"
-    response = render(request, template, context)
-    # The same address answers a page or a fragment: caches must keep them apart.
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+
+
+def rows_markup(rows: list[dict]) -> str:
+    """The list's rows as <tr> cells, written here: up to 50 rows through the template's
+    tags were a fifth of a search's time, and the search box's results are 60% of the load
+    test (issue 9). Every value is escaped; "" when there is no row."""
+    dash = "—"
+    muted_dash = f'<span class="muted">{dash}</span>'
+    locked = f' <span class="tag">{escape(_("locked"))}</span>'
+    held = f' <span class="tag warn">{escape(_("possible double registration"))}</span>'
+    written = []
+    for row in rows:
+        record, student = row["record"], row["record"].student
+        cells = (
+            f'<td class="nowrap"><a href="{escape(row["url"])}">{escape(student.name)}</a></td>',
+            f"<td>{escape(row['sex'])}</td>",
+            f'<td class="nowrap"><code class="id">{escape(row["masked_id"] or dash)}</code></td>',
+            f"<td>{escape(record.school.name)}</td>",
+            f'<td class="nowrap">{escape(row["grade"]) if row["grade"] else muted_dash}</td>',
+            f'<td class="nowrap">{escape(record.provincial_number or dash)}</td>',
+            f'<td class="nowrap">{escape(student.national_number or dash)}</td>',
+            f"<td>{escape(row['status'])}{locked if record.locked_at else ''}"
+            f"{held if row['held'] else ''}</td>",
+        )
+        written.append(f"<tr>{''.join(cells)}</tr>")
+    return mark_safe("".join(written))  # every value escaped above
 
 
 # --- The student page (B1, N5) -----------------------------------------------------------------
