@@ -120,3 +120,17 @@ def test_an_unknown_session_key_is_an_anonymous_visitor(cast, client):
     answer = client.get("/students/")
     assert answer.status_code == 302 and "/login/" in answer["Location"]
     assert isinstance(answer.wsgi_request.user, AnonymousUser)
+
+
+def test_postgresql_keeps_the_reads_prepared_on_its_connection(cast):
+    """On PostgreSQL a read binds on the server and is prepared from its second use
+    (settings: prepare_threshold), so the server parses and plans it once a connection."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no prepared statements to keep")
+    backend = LockoutBackend()
+    for _ in range(3):
+        assert backend.get_user(cast.a1_registrar.pk) is not None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        kept = [row[0] for row in cursor.fetchall()]
+    assert any('FROM "orgs_user" u' in statement for statement in kept), kept

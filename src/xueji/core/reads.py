@@ -65,8 +65,10 @@ def _cursor(connection):
     """On PostgreSQL, a cursor that binds parameters on the server, so that the server can
     keep the statement prepared (settings: prepare_threshold): these statements are the
     same text on every request, unlike the ORM's, which bind in the client and are never
-    prepared. Django's wrapper around it logs and times it as any other."""
-    if connection.vendor != "postgresql":
+    prepared. While queries are logged (debug mode, a test capturing them) they bind in
+    the client like the others, so the log holds each statement with its values: a
+    prepared statement's text is not kept by the driver."""
+    if connection.vendor != "postgresql" or connection.queries_logged:
         return connection.cursor()
     from django.db.backends.postgresql.base import ServerBindingCursor
 
