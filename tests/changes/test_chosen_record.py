@@ -10,16 +10,10 @@ from django.db import connection
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 
+from tests.equivalence import same_instance
 from xueji.changes.views import _chosen_record, _editable_records
 from xueji.core.scope import scope_for
 from xueji.students.models import Status, StudentRecord
-
-
-def _same(read, orm) -> None:
-    assert type(read) is type(orm)
-    for field in orm._meta.concrete_fields:
-        ours, theirs = getattr(read, field.attname), getattr(orm, field.attname)
-        assert ours == theirs and type(ours) is type(theirs), field.attname
 
 
 @pytest.fixture
@@ -68,11 +62,11 @@ def test_each_user_gets_the_records_the_orm_gives_them_with_what_the_form_reads(
             found += 1
             read = _chosen_record(scope, str(record.pk))
             with CaptureQueriesContext(connection) as asked:
-                _same(read, expected)
-                _same(read.student, expected.student)
-                _same(read.school, expected.school)
-                _same(read.school.county, expected.school.county)
-                _same(read.school.parent, expected.school.parent)
+                same_instance(read, expected)
+                same_instance(read.student, expected.student)
+                same_instance(read.school, expected.school)
+                same_instance(read.school.county, expected.school.county)
+                same_instance(read.school.parent, expected.school.parent)
             assert len(asked) == 0
     assert found >= 4  # each school's own, and the bureau's
     # The form's page answers the same: found, or 404.

@@ -2,12 +2,11 @@
 and set of links instead of drawn by the template engine on every page. It must be the
 markup the template drew, for every role, page and language."""
 
-import re
-
 import pytest
 from django.template import Context, Template
 from django.utils import translation
 
+from tests.equivalence import squeezed
 from xueji.core.navigation import menu_markup, visible_sections
 from xueji.core.scope import scope_for
 
@@ -22,10 +21,6 @@ TEMPLATE = Template(
     "{{ item.label }}</a></li>{% endfor %}</ul></div>"
     "{% endfor %}"
 )
-
-
-def _squeezed(html: str) -> str:
-    return re.sub(r">\s+<", "><", html).strip()
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
@@ -43,7 +38,7 @@ def test_the_menu_is_the_templates_for_every_user(cast, language, path):
         for user in users:
             scope = scope_for(user)
             drawn = TEMPLATE.render(Context({"nav_sections": visible_sections(scope, path)}))
-            assert _squeezed(str(menu_markup(scope, path))) == _squeezed(drawn), user
+            assert squeezed(str(menu_markup(scope, path))) == squeezed(drawn), user
             assert menu_markup(scope, path) is menu_markup(scope, path)  # kept
 
 

@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from tests.equivalence import same_instance
 from xueji.audit.models import AuditEvent
 from xueji.core import reads, sessions
 from xueji.core.lockout import LockoutBackend
@@ -21,16 +22,6 @@ from xueji.orgs import services as org_services
 from xueji.orgs.models import County, Unit, User
 
 pytestmark = pytest.mark.django_db
-
-
-def _same(read, orm) -> None:
-    """Every concrete field has the same value and the same type as the ORM's."""
-    assert type(read) is type(orm)
-    for field in orm._meta.concrete_fields:
-        ours, theirs = getattr(read, field.attname), getattr(orm, field.attname)
-        assert ours == theirs, field.attname
-        assert type(ours) is type(theirs), field.attname
-    assert read._state.adding is False and read._state.db == orm._state.db
 
 
 def _every(model) -> list:
@@ -64,7 +55,7 @@ def test_a_read_gives_the_orms_instances_field_by_field(cast, model):
     read = _every(model)
     assert len(read) == len(expected)
     for ours, theirs in zip(read, expected, strict=True):
-        _same(ours, theirs)
+        same_instance(ours, theirs)
 
 
 def test_the_session_user_comes_with_unit_and_county_in_one_query(cast):
@@ -76,9 +67,9 @@ def test_the_session_user_comes_with_unit_and_county_in_one_query(cast):
             assert read is not None
             county = read.unit.county
         assert len(asked) == 1
-        _same(read, orm)
-        _same(read.unit, orm.unit)
-        _same(county, orm.unit.county)
+        same_instance(read, orm)
+        same_instance(read.unit, orm.unit)
+        same_instance(county, orm.unit.county)
 
 
 def test_a_user_without_unit_is_read_without_one(cast):
@@ -104,7 +95,7 @@ def test_a_session_is_read_until_it_expires(cast, client_for):
     assert store.load()["_auth_user_id"] == str(cast.a1_registrar.pk)
     assert store.session_key == key
     # The ORM's Session equals the read one.
-    _same(sessions.SessionStore(key)._get_session_from_db(), Session.objects.get(pk=key))
+    same_instance(sessions.SessionStore(key)._get_session_from_db(), Session.objects.get(pk=key))
     assert client.get("/students/").status_code == 200
 
     Session.objects.filter(pk=key).update(expire_date=timezone.now() - datetime.timedelta(1))

@@ -2,12 +2,11 @@
 template's tags, they must be the markup the template wrote, for rows held, locked,
 without a grade or an ID number, in each language, with every value escaped."""
 
-import re
-
 import pytest
 from django.template import Context, Template
 from django.utils import translation
 
+from tests.equivalence import squeezed
 from tests.students.test_list_rows import WAYS, pupils  # noqa: F401
 from xueji.core.scope import scope_for
 from xueji.students import services
@@ -33,10 +32,6 @@ TEMPLATE = Template(
 )
 
 
-def _squeezed(html: str) -> str:
-    return re.sub(r">\s+<", "><", html).strip()
-
-
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
 @pytest.mark.parametrize("way", list(WAYS))
 def test_the_rows_are_the_templates(cast, pupils, way, language):  # noqa: F811
@@ -50,7 +45,7 @@ def test_the_rows_are_the_templates(cast, pupils, way, language):  # noqa: F811
         rows = list_rows(page)
         assert rows
         expected = TEMPLATE.render(Context({"rows": rows}))
-        assert _squeezed(rows_markup(rows)) == _squeezed(expected)
+        assert squeezed(rows_markup(rows)) == squeezed(expected)
     assert rows_markup([]) == ""
 
 

@@ -10,6 +10,7 @@ from django.db import connection
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 
+from tests.equivalence import same_instance, same_rows
 from xueji.audit.models import AuditEvent
 from xueji.core.scope import scope_for
 from xueji.students import detail, services
@@ -21,19 +22,6 @@ from xueji.students.models import (
     StudentNumber,
     StudentRecord,
 )
-
-
-def _same(read, orm) -> None:
-    assert type(read) is type(orm)
-    for field in orm._meta.concrete_fields:
-        ours, theirs = getattr(read, field.attname), getattr(orm, field.attname)
-        assert ours == theirs and type(ours) is type(theirs), field.attname
-
-
-def _same_rows(read: list, orm: list) -> None:
-    assert [row.pk for row in read] == [row.pk for row in orm]
-    for ours, theirs in zip(read, orm, strict=True):
-        _same(ours, theirs)
 
 
 @pytest.fixture
@@ -61,22 +49,22 @@ def test_the_records_are_the_orms_with_school_and_who_locked_and_created_them(mo
     )
     read = detail.records(moved)
     assert len(read) == 2
-    _same_rows(read, orm)
+    same_rows(read, orm)
     with CaptureQueriesContext(connection) as asked:
         for ours, theirs in zip(read, orm, strict=True):
-            _same(ours.school, theirs.school)
+            same_instance(ours.school, theirs.school)
             for related in ("locked_by", "created_by"):
                 if getattr(theirs, related) is None:
                     assert getattr(ours, related) is None
                 else:
-                    _same(getattr(ours, related), getattr(theirs, related))
+                    same_instance(getattr(ours, related), getattr(theirs, related))
     assert len(asked) == 0
     assert any(record.locked_by is not None for record in read)
 
 
 def test_placements_numbers_family_and_events_are_the_orms(moved):
     record_ids = list(moved.records.values_list("pk", flat=True))
-    _same_rows(
+    same_rows(
         detail.placements(record_ids),
         list(
             Placement.objects.filter(record_id__in=record_ids)
@@ -85,8 +73,8 @@ def test_placements_numbers_family_and_events_are_the_orms(moved):
         ),
     )
     assert detail.placements([]) == []
-    _same_rows(detail.numbers(moved), list(moved.numbers.order_by("-assigned_at", "-pk")))
-    _same_rows(detail.family(moved), list(moved.family.all()))
+    same_rows(detail.numbers(moved), list(moved.numbers.order_by("-assigned_at", "-pk")))
+    same_rows(detail.family(moved), list(moved.family.all()))
     records = list(moved.records.all())
     orm_events = list(
         AuditEvent.objects.filter(target_type="students.student", target_id=str(moved.pk))
@@ -96,8 +84,8 @@ def test_placements_numbers_family_and_events_are_the_orms(moved):
     )
     read_events = detail.events(moved, records)
     assert {e.target_type for e in read_events} == {"students.student", "students.studentrecord"}
-    _same_rows(read_events, sorted(orm_events, key=lambda e: -e.seq))
-    _same_rows(
+    same_rows(read_events, sorted(orm_events, key=lambda e: -e.seq))
+    same_rows(
         detail.events(moved, []), [e for e in orm_events if e.target_type == "students.student"]
     )
 
@@ -131,7 +119,7 @@ def test_get_student_gives_each_user_the_students_of_their_scope(cast, register,
                 with pytest.raises(Http404):
                     scope.get_student(student.pk)
             else:
-                _same(scope.get_student(student.pk), expected)
+                same_instance(scope.get_student(student.pk), expected)
     # Not an id, or out of the column's range: not found, never an error.
     scope = scope_for(cast.bureau_registrar)
     for wrong in ("abc", "", 10**20, -(10**20), 0):
