@@ -502,3 +502,18 @@ def test_the_pages_show_buttons_post_what_they_reveal_with_the_csrf_token(
         if what == "id_number":
             assert done.student.id_number in answer.text
     assert AuditEvent.objects.filter(action="student.revealed").count() == 2
+
+
+def test_the_cards_labels_follow_the_language_page_after_page(cast, client_for, register):
+    """The card's labels are kept translated per language (issue 9): a page in Chinese,
+    then the same page in English, then Chinese again, each in its own language."""
+    done = register()
+    client = client_for(cast.a1_registrar)
+    for language, label, other in (
+        ("zh-hans", "<dt>民族</dt>", "<dt>Ethnicity</dt>"),
+        ("en", "<dt>Ethnicity</dt>", "<dt>民族</dt>"),
+        ("zh-hans", "<dt>民族</dt>", "<dt>Ethnicity</dt>"),
+    ):
+        client.cookies["django_language"] = language
+        page = client.get(f"/students/{done.student.pk}/").content.decode()
+        assert label in page and other not in page, language

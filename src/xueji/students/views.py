@@ -17,10 +17,10 @@ from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
-from django.utils.html import escape
+from django.utils.html import conditional_escape, escape
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from xueji.audit.models import AuditEvent
@@ -234,6 +234,19 @@ def _mask(item: form_items.Item, value: str) -> str:
     return rules.mask_id_number(value) if item.field == "id_number" else rules.mask_address(value)
 
 
+# An item's label, translated and escaped, by (language, item): 72 lazy translations a
+# student page, each resolved through gettext again (issue 9).
+_LABELS: dict[tuple[str, str], str] = {}
+
+
+def _label(item: form_items.Item) -> str:
+    key = (get_language(), item.key)
+    label = _LABELS.get(key)
+    if label is None:
+        label = _LABELS[key] = escape(str(item.label))
+    return label
+
+
 def _card_markup(
     sections: list[tuple[object, list]], *, reveal_form: str | None
 ) -> list[tuple[object, str]]:
@@ -245,7 +258,7 @@ def _card_markup(
     for title, rows in sections:
         cells = []
         for row in rows:
-            label = escape(row["label"])
+            label = conditional_escape(row["label"])
             if row["masked"]:
                 button = ""
                 if row.get("what") and reveal_form is not None:
@@ -291,7 +304,7 @@ def _card_sections(
             value = _item_text(item, getattr(row, item.field, None) if row is not None else None)
             what = _reveal_of(item)
             dom_id = "reveal-" + field_name(item.key)
-            cell = {"label": item.label, "value": value, "dom_id": dom_id, "masked": False}
+            cell = {"label": _label(item), "value": value, "dom_id": dom_id, "masked": False}
             if _masked(item) and value:
                 if dom_id in revealed:
                     cell["value"] = revealed[dom_id]
