@@ -153,7 +153,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     if DATABASES["default"]["NAME"] != ":memory:":
         Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
-else:
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # The statements every request makes (core/reads.py) bind their parameters on the
     # server and PostgreSQL keeps them prepared after their second use, so it parses and
     # plans them once a connection: a third of its CPU a request under load (issue 9).
@@ -191,10 +191,10 @@ XUEJI_LOGIN_LOCK_MINUTES = int(os.environ.get("XUEJI_LOGIN_LOCK_MINUTES", "15"))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
-# Sessions end after 30 idle minutes: requests push the end forward, at most once a
-# minute (core.middleware.IdleSessionMiddleware), so reading a page writes nothing.
 # Django's database sessions, read by a written-out statement (core/sessions.py).
 SESSION_ENGINE = "xueji.core.sessions"
+# Sessions end after 30 idle minutes: requests push the end forward, at most once a
+# minute (core.middleware.IdleSessionMiddleware), so reading a page writes nothing.
 SESSION_COOKIE_AGE = int(os.environ.get("XUEJI_SESSION_IDLE_SECONDS", "1800"))
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_COOKIE_HTTPONLY = True
