@@ -219,17 +219,17 @@ def _editable_records(scope: Scope):
 def _chosen_record(scope: Scope, pk: str) -> StudentRecord | None:
     if not pk:
         return None
-    if not pk.isdigit():
-        raise Http404(_("No such record in your scope."))
     # Which record the user may start a request for is _editable_records' (the scope's
     # records, compiled by the ORM: a few columns); the record with its student (72
     # items), school, county and township is read by a statement written once
     # (core/reads.py): compiling them was most of a new request's first query (issue 9).
-    low, high = connection.ops.integer_field_range(StudentRecord._meta.pk.get_internal_type())
-    if not low <= int(pk) <= high:
-        raise Http404(_("No such record in your scope."))
-    held = reads.ids_of(_editable_records(scope).filter(pk=pk))
-    if held is None:  # the scope holds no records for this user
+    record_id = reads.row_id(StudentRecord, pk)
+    held = (
+        reads.ids_of(_editable_records(scope).filter(pk=record_id))
+        if record_id is not None
+        else None
+    )
+    if held is None:  # not an id in range, or the scope holds no records for this user
         raise Http404(_("No such record in your scope."))
     sql, params = held
     rows = reads.read(f"{_chosen_statement()} ({sql})", params, _CHOSEN)

@@ -120,6 +120,19 @@ def link(instance: Model, field_name: str, related: Model | None) -> None:
     field.set_cached_value(instance, related)
 
 
+def row_id(model: type[Model], value: Any) -> int | None:
+    """`value` as an id of `model`'s table, or None when it is not a whole number or lies
+    outside the column's range: a written-out statement would fail on it where the ORM
+    answered "no such row", so callers answer 404 as before."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    internal_type = model._meta.pk.get_internal_type()
+    low, high = connections["default"].ops.integer_field_range(internal_type)
+    return number if low <= number <= high else None
+
+
 def ids_of(queryset: QuerySet) -> tuple[str, tuple] | None:
     """The SQL and parameters of the queryset's ids, for a statement's `IN (...)` or
     `EXISTS (...)`: the rule of which rows count (a scope's, say) stays the queryset's and

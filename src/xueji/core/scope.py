@@ -259,16 +259,9 @@ class Scope:
         first query (issue 9)."""
         from xueji.students.models import Student
 
-        try:
-            pk = int(pk)
-        except (TypeError, ValueError):
-            raise Http404(_("No such student in your scope.")) from None
-        low, high = connection.ops.integer_field_range(Student._meta.pk.get_internal_type())
-        if not low <= pk <= high:
-            # Out of the column's range: no such student (the ORM's answer too).
-            raise Http404(_("No such student in your scope."))
-        held = reads.ids_of(self.records().filter(student_id=pk))
-        if held is None:  # records() is none(): the role sees no students
+        pk = reads.row_id(Student, pk)
+        held = reads.ids_of(self.records().filter(student_id=pk)) if pk is not None else None
+        if pk is None or held is None:  # not an id, or records() is none()
             raise Http404(_("No such student in your scope."))
         sql, params = held
         rows = reads.read(f"{_student_statement()} AND EXISTS ({sql})", [pk, *params], (Student,))
